@@ -1,0 +1,23 @@
+import { Command } from 'commander';
+import { VERSION } from '../version';
+import { reportAndExitCode } from './errors';
+import { registerParse } from './commands/parse';
+
+export function buildProgram(): Command {
+  const program = new Command('tailplow')
+    .description('Turn the Nginx access log of a Snowplow tracking pixel into web analytics.')
+    .version(VERSION)
+    .exitOverride()
+    .showHelpAfterError('(run `tailplow help <command>` for its options)');
+  registerParse(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    process.exitCode = reportAndExitCode(err, (s) => process.stderr.write(s));
+  }
+}
