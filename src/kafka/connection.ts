@@ -1,0 +1,70 @@
+/**
+ * Kafka connection settings shared by the tailer's output, the processor's source and the
+ * kafka sink: one schema, one place that builds the kafkajs client. kafkajs stays behind
+ * this module and producer.ts/consumer.ts, so it can be swapped without touching stages.
+ */
+import { readFileSync } from 'node:fs';
+import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
+import { z } from 'zod';
+import type { Logger } from '../util/logger';
+
+export const kafkaConnectionSchema = z
+  .object({
+    brokers: z.array(z.string().min(1)).min(1).default(['127.0.0.1:9092']).describe('Bootstrap brokers, host:port.'),
+    client_id: z.string().default('tailplow').describe('Client id shown in broker logs and quotas.'),
+    tls: z
+      .union([
+        z.boolean(),
+        z
+          .object({
+            ca_file: z.string().optional().describe('PEM file with the CA that signed the brokers.'),
+            cert_file: z.string().optional().describe('Client certificate (PEM) for mutual TLS.'),
+            key_file: z.string().optional().describe('Client private key (PEM) for mutual TLS.'),
+            reject_unauthorized: z.boolean().default(true),
+          })
+          .strict(),
+      ])
+      .default(false)
+      .describe('TLS to the brokers: true for the system CAs, or files.'),
+    sasl: z
+      .object({
+        mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+        username: z.string(),
+        password: z.string().describe('Use ${ENV_VAR} or ${file:/path}: never write it here in clear.'),
+      })
+      .strict()
+      .optional(),
+    connection_timeout_ms: z.number().int().positive().default(3000),
+    request_timeout_ms: z.number().int().positive().default(30000),
+  })
+  .strict();
+export type KafkaConnectionConfig = z.infer<typeof kafkaConnectionSchema>;
+
+export function createKafka(conf: KafkaConnectionConfig, logger: Logger): Kafka {
+  const config: KafkaConfig = {
+    brokers: conf.brokers,
+    clientId: conf.client_id,
+    connectionTimeout: conf.connection_timeout_ms,
+    requestTimeout: conf.request_timeout_ms,
+    logLevel: logLevel.WARN,
+    logCreator: () => (entry) => {
+      const { message, ...rest } = entry.log;
+      const level = entry.level <= logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : 'debug';
+      logger[level]({ kafka: entry.namespace, ...rest }, message);
+    },
+    retry: { initialRetryTime: 100, maxRetryTime: 5000, retries: 5 },
+  };
+  if (conf.tls === true) config.ssl = true;
+  else if (conf.tls) {
+    config.ssl = {
+      rejectUnauthorized: conf.tls.reject_unauthorized,
+      ...(conf.tls.ca_file ? { ca: [readFileSync(conf.tls.ca_file, 'utf8')] } : {}),
+      ...(conf.tls.cert_file ? { cert: readFileSync(conf.tls.cert_file, 'utf8') } : {}),
+      ...(conf.tls.key_file ? { key: readFileSync(conf.tls.key_file, 'utf8') } : {}),
+    };
+  }
+  if (conf.sasl) {
+    config.sasl = { mechanism: conf.sasl.mechanism, username: conf.sasl.username, password: conf.sasl.password } as SASLOptions;
+  }
+  return new Kafka(config);
+}

@@ -1,0 +1,105 @@
+/**
+ * A producer that batches by bytes and linger time and resolves each caller's promise only
+ * when Kafka acknowledged its messages (acks=all). Callers bound what they have in flight;
+ * this module only groups what they hand it into fewer, larger requests.
+ */
+import { CompressionTypes, type Kafka, type Producer as KafkajsProducer, type TopicMessages } from 'kafkajs';
+import { z } from 'zod';
+
+export const producerSchema = z
+  .object({
+    compression: z.enum(['none', 'gzip']).default('gzip').describe('Message compression. kafkajs has gzip built in; other codecs need unmaintained native packages, so they are not offered.'),
+    linger_ms: z.number().int().min(0).default(5).describe('How long to wait for more messages before sending a batch.'),
+    batch_bytes: z.number().int().positive().default(1_048_576).describe('Send a batch as soon as it holds this many bytes.'),
+    idempotent: z.boolean().default(true).describe('Idempotent producer: broker-side de-duplication of retried sends.'),
+  })
+  .strict();
+export type ProducerConfig = z.infer<typeof producerSchema>;
+
+export interface OutMessage {
+  key: string | null;
+  value: string | Buffer;
+  headers?: Record<string, string>;
+}
+
+/** What the pipeline needs from Kafka; kafkajs stays behind it. */
+export interface Producer {
+  /** Resolves when every message is acknowledged by all in-sync replicas. */
+  send(topic: string, messages: OutMessage[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface Pending {
+  topic: string;
+  messages: OutMessage[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export interface ProducerStats {
+  onSent?: (messages: number, bytes: number, latencyMs: number) => void;
+  onError?: (err: unknown) => void;
+}
+
+export async function createKafkaProducer(kafka: Kafka, conf: ProducerConfig, stats: ProducerStats = {}): Promise<Producer> {
+  const producer: KafkajsProducer = kafka.producer({
+    idempotent: conf.idempotent,
+    // Ordering per partition survives retries only with one request in flight when idempotent.
+    maxInFlightRequests: conf.idempotent ? 1 : 5,
+    allowAutoTopicCreation: true,
+  });
+  await producer.connect();
+  const compression = conf.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
+
+  let queue: Pending[] = [];
+  let queuedBytes = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  const flush = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (queue.length === 0) return;
+    const batch = queue;
+    const bytes = queuedBytes;
+    queue = [];
+    queuedBytes = 0;
+    const byTopic = new Map<string, TopicMessages>();
+    let count = 0;
+    for (const p of batch) {
+      let tm = byTopic.get(p.topic);
+      if (!tm) byTopic.set(p.topic, (tm = { topic: p.topic, messages: [] }));
+      for (const m of p.messages) tm.messages.push(m);
+      count += p.messages.length;
+    }
+    const started = performance.now();
+    producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1, compression }).then(
+      () => {
+        stats.onSent?.(count, bytes, performance.now() - started);
+        for (const p of batch) p.resolve();
+      },
+      (err: unknown) => {
+        stats.onError?.(err);
+        for (const p of batch) p.reject(err);
+      },
+    );
+  };
+
+  return {
+    send(topic, messages) {
+      if (closed) return Promise.reject(new Error('producer is closed'));
+      if (messages.length === 0) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ topic, messages, resolve, reject });
+        for (const m of messages) queuedBytes += m.value.length + (m.key?.length ?? 0);
+        if (queuedBytes >= conf.batch_bytes || conf.linger_ms === 0) flush();
+        else timer ??= setTimeout(flush, conf.linger_ms);
+      });
+    },
+    async close() {
+      closed = true;
+      flush();
+      await producer.disconnect();
+    },
+  };
+}
