@@ -67,13 +67,22 @@ ensure_maven() {
   command -v mvn >/dev/null || apt_install maven
 }
 
+# A process that has exited but not yet been reaped (a zombie: daemons are reparented to
+# PID 1, which in containers may reap slowly) still passes `kill -0`; it counts as gone.
+alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  local state
+  state="$(sed -n 's/^[0-9]* (.*) \([A-Z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null)"
+  [ "$state" != Z ] && [ "$state" != X ]
+}
+
 # pid from a pidfile if that process is alive and its command line contains $2 (guards
 # against a stale pidfile whose pid was reused by something else).
 live_pid() {
   local pidfile="$1" marker="$2" pid
   [ -f "$pidfile" ] || return 1
   pid="$(tr -dc '0-9' <"$pidfile")"
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  [ -n "$pid" ] && alive "$pid" || return 1
   tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$marker" || return 1
   printf '%s\n' "$pid"
 }
@@ -85,7 +94,7 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 stop_pid() {
   local pid="$1" waited=0
   kill -TERM "$pid" 2>/dev/null || return 0
-  while kill -0 "$pid" 2>/dev/null; do
+  while alive "$pid"; do
     if [ "$waited" -ge $((STOP_TIMEOUT * 5)) ]; then
       say "pid $pid did not stop within ${STOP_TIMEOUT}s; killing it"
       kill -KILL "$pid" 2>/dev/null || true

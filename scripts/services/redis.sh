@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# A Redis server for tailplow's integration tests and benchmarks, on 127.0.0.1 only, run by
+# this script with its own config (never as the system service).
+#
+#   scripts/services/redis.sh start|stop|status|restart|env
+#
+# `start` installs Debian's redis-server if missing, starts it daemonized with an append-only
+# file (so `restart` keeps the data) and waits until it answers PING. On success stdout is
+#   export TAILPLOW_REDIS_URL=redis://127.0.0.1:16379
+# so `eval "$(scripts/services/redis.sh start)"` sets up the tests' environment.
+set -euo pipefail
+
+SERVICE=redis
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+PORT="${TAILPLOW_REDIS_PORT:-16379}"
+DIR="$RUN_ROOT/redis"
+DATA_DIR="$DIR/data"
+CONFIG="$DIR/redis.conf"
+PIDFILE="$DIR/redis.pid"
+LOGFILE="$DIR/redis.log"
+URL="redis://127.0.0.1:$PORT"
+# Redis sets its process title to "redis-server <bind>:<port>"; that identifies our server.
+PROC_TITLE="127.0.0.1:$PORT"
+
+install_redis() {
+  command -v redis-server >/dev/null && command -v redis-cli >/dev/null && return 0
+  apt_install redis-server
+}
+
+write_config() {
+  mkdir -p "$DATA_DIR"
+  cat >"$CONFIG" <<EOF
+# Written by scripts/services/redis.sh on every start; edit the script, not this file.
+bind 127.0.0.1
+port $PORT
+protected-mode yes
+daemonize yes
+supervised no
+pidfile $PIDFILE
+logfile $LOGFILE
+loglevel notice
+dir $DATA_DIR
+# The append-only file is the durable copy (fsync every second, full flush on shutdown);
+# RDB snapshots would only add background forks on a small shared machine.
+appendonly yes
+appendfsync everysec
+save ""
+databases 16
+EOF
+}
+
+# PING answers PONG only once the data set is loaded (LOADING before that).
+ping() { [ "$(redis-cli -h 127.0.0.1 -p "$PORT" ping 2>/dev/null)" = PONG ]; }
+
+print_env() { printf 'export TAILPLOW_REDIS_URL=%s\n' "$URL"; }
+
+cmd_start() {
+  local pid
+  if pid="$(live_pid "$PIDFILE" "$PROC_TITLE")"; then
+    ping || die "Redis is running (pid $pid) but does not answer on $URL; try: $0 restart"
+    say "already running (pid $pid) on $URL"
+    print_env
+    return 0
+  fi
+  rm -f "$PIDFILE"
+  port_open "$PORT" && die "127.0.0.1:$PORT is already in use by another process (not ours: no live $PIDFILE); stop it or set TAILPLOW_REDIS_PORT"
+  local started_ms
+  started_ms="$(now_ms)"
+  install_redis
+  write_config
+  say "starting $(redis-server --version | awk '{print $3}' | sed 's/^v=//') on $URL, data in $DATA_DIR, log $LOGFILE"
+  redis-server "$CONFIG" >&2 || { show_log_tail "$LOGFILE"; die "redis-server refused to start (log above)"; }
+  local deadline=$(( $(date +%s) + START_TIMEOUT ))
+  until ping; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      show_log_tail "$LOGFILE"
+      pid="$(live_pid "$PIDFILE" "$PROC_TITLE")" && stop_pid "$pid"
+      rm -f "$PIDFILE"
+      die "Redis did not answer on $URL within ${START_TIMEOUT}s (set TAILPLOW_SERVICE_TIMEOUT to wait longer)"
+    fi
+    sleep 0.1
+  done
+  pid="$(live_pid "$PIDFILE" "$PROC_TITLE")" || { show_log_tail "$LOGFILE"; die "Redis answers on $URL but $PIDFILE names no live redis-server"; }
+  say "ready on $URL (pid $pid) after $(( $(now_ms) - started_ms )) ms"
+  print_env
+}
+
+cmd_stop() {
+  local pid
+  if pid="$(live_pid "$PIDFILE" "$PROC_TITLE")"; then
+    # SIGTERM is Redis's graceful shutdown: it flushes the append-only file before exiting.
+    say "stopping pid $pid"
+    stop_pid "$pid"
+    say "stopped"
+  else
+    say "not running"
+  fi
+  rm -f "$PIDFILE"
+}
+
+cmd_status() {
+  local pid
+  if pid="$(live_pid "$PIDFILE" "$PROC_TITLE")"; then
+    if ping; then say "running (pid $pid) on $URL"; else say "process $pid is up but does not answer on $URL"; fi
+    return 0
+  fi
+  say "stopped"
+  return 3
+}
+
+case "${1:-}" in
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  status) cmd_status ;;
+  restart) cmd_stop; cmd_start ;;
+  env) print_env ;;
+  *) echo "usage: $0 start|stop|status|restart|env" >&2; exit 2 ;;
+esac
