@@ -1,0 +1,70 @@
+/**
+ * The registry of read positions: one JSON file in the data directory, keyed by file identity.
+ * Written atomically (temp file, fsync, rename, fsync of the directory) so a crash leaves either
+ * the old or the new version, never a torn one.
+ */
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export const REGISTRY_FILE = 'input-registry.json';
+const VERSION = 1;
+
+export interface RegistryEntry {
+  /** Last known path of the file. */
+  path: string;
+  /** Byte offset up to which every line was acknowledged: reading resumes here. */
+  offset: number;
+  /** Device and inode numbers (decimal strings): a hint only, identity is the key. */
+  dev: string;
+  ino: string;
+  /** File size when last seen. */
+  size: number;
+  /** Epoch ms of the last change of this entry. */
+  updatedAt: number;
+  /** Epoch ms when the file was found gone; the entry is dropped `cleanRemovedAfterMs` later. */
+  removedAt?: number;
+  /** For files shorter than the fingerprint: sha256 of bytes [0, offset), checked before resuming. */
+  prefixHash?: string;
+}
+
+export type RegistryEntries = Record<string, RegistryEntry>;
+
+export function registryPath(dataDir: string): string {
+  return join(dataDir, REGISTRY_FILE);
+}
+
+/** Loads the registry; a missing file is an empty registry, a corrupt one is an error (never silently reread everything). */
+export async function loadRegistry(dataDir: string): Promise<RegistryEntries> {
+  let text: string;
+  try {
+    text = await readFile(registryPath(dataDir), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw err;
+  }
+  const parsed = JSON.parse(text) as { version?: number; entries?: RegistryEntries };
+  if (parsed.version !== VERSION || typeof parsed.entries !== 'object' || parsed.entries === null) {
+    throw new Error(`${registryPath(dataDir)}: not a version ${VERSION} tailplow input registry`);
+  }
+  return parsed.entries;
+}
+
+export async function saveRegistry(dataDir: string, entries: RegistryEntries): Promise<void> {
+  await mkdir(dataDir, { recursive: true });
+  const target = registryPath(dataDir);
+  const temp = `${target}.tmp`;
+  const file = await open(temp, 'w');
+  try {
+    await file.writeFile(JSON.stringify({ version: VERSION, entries }, null, 1));
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await rename(temp, target);
+  const dir = await open(dataDir, 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}

@@ -1,0 +1,729 @@
+/**
+ * Follows log files like Filebeat: finds them by glob, identifies them by fingerprint, reads new
+ * lines with exact byte offsets and hands them out as batches on demand. The saved offset of a
+ * file only moves over batches the consumer acknowledged, so a crash re-delivers, never loses.
+ *
+ * Everything that touches files runs under one lock (`exclusive`): the consumer's reads and scans,
+ * and the periodic housekeeping. `ack` only updates counters and never waits.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { silentLogger, type Logger } from '../util/logger';
+import { createAckTracker, type AckTracker } from './ack-tracker';
+import { resolveTailInputConfig, type TailInputConfig, type TailInputOptions } from './config';
+import { fingerprintOfBytes, isGzipPath, readHead } from './fingerprint';
+import { createPathMatcher, expandPaths } from './glob';
+import { createLineSplitter, type LineSplitter } from './line-splitter';
+import { loadRegistry, saveRegistry as writeRegistry, type RegistryEntries } from './registry';
+import { systemClock, type Clock, type LineBatch } from './types';
+
+export interface TailInputDeps {
+  clock?: Clock;
+  logger?: Pick<Logger, 'info' | 'warn' | 'debug'>;
+}
+
+export type FileState = 'reading' | 'idle' | 'finished' | 'compressed';
+
+export interface FileStats {
+  fileKey: string;
+  path: string;
+  /** Acknowledged offset: what the registry saves. */
+  offset: number;
+  /** Offset read up to (handed out or buffered). */
+  readOffset: number;
+  size: number;
+  /** size - offset: bytes not yet acknowledged. */
+  bytesBehind: number;
+  open: boolean;
+  state: FileState;
+}
+
+export interface TailInputStats {
+  files: FileStats[];
+  openFiles: number;
+  inFlightBatches: number;
+}
+
+export interface TailInput {
+  /** The batches, in file order per file, round robin across files. Waits while nothing is new. */
+  batches(): AsyncIterable<LineBatch>;
+  /** Acknowledges a batch handed out by `batches()`; any order; unknown batches are ignored. */
+  ack(batch: LineBatch): void;
+  /** Writes the registry now (it is also written every `registryFlushMs` when changed, and on close). */
+  saveRegistry(): Promise<void>;
+  stats(): TailInputStats;
+  /** Ends `batches()`, closes files and watchers, saves the registry. */
+  close(): Promise<void>;
+}
+
+interface PathStat {
+  path: string;
+  dev: string;
+  ino: string;
+  size: number;
+}
+
+interface Tracked {
+  key: string;
+  path: string;
+  dev: string;
+  ino: string;
+  size: number;
+  updatedAt: number;
+  removedAt: number | null;
+  /** Seen at `path` in the last scan. */
+  present: boolean;
+  /** Matched to a file since startup (entries loaded from the registry start unverified). */
+  verified: boolean;
+  /** Now only exists as a .gz archive: never read again. */
+  compressed: boolean;
+  /** Gone and read to its end. */
+  finished: boolean;
+  /** Identity dropped (truncated in place); late acks of its batches change nothing. */
+  retired: boolean;
+  splitter: LineSplitter;
+  acks: AckTracker;
+  /** Bytes read from the file so far (split or waiting in `leftover`). */
+  readPos: number;
+  /** Read but not yet split because the batch was full. */
+  leftover: Buffer | null;
+  /** While the key is `short:`: the first min(readPos, fingerprintBytes) bytes, to fix the fingerprint without rereading. */
+  head: Buffer | null;
+  /** For short entries loaded from the registry: sha256 of bytes [0, offset). */
+  prefixHash: string | undefined;
+  handle: FileHandle | null;
+  atEof: boolean;
+  /** Bumped by change events, so a read racing an event does not mark the file idle. */
+  changeSeq: number;
+  lastReadAt: number;
+  savedOffset: number;
+}
+
+interface BatchTicket {
+  tracked: Tracked;
+  acks: AckTracker;
+  id: number;
+  acked: boolean;
+}
+
+interface SkippedPath {
+  /** dev:ino:size when it was looked at; a change means look again. */
+  signature: string;
+  /** Fingerprint of a copy of a tracked file, or null (unknown .gz, or unreadable). */
+  key: string | null;
+  stat: PathStat;
+}
+
+export function createTailInput(options: TailInputOptions, deps: TailInputDeps = {}): TailInput {
+  const config: TailInputConfig = resolveTailInputConfig(options);
+  const clock = deps.clock ?? systemClock;
+  const log = deps.logger ?? silentLogger;
+  const matcher = createPathMatcher(config.paths, config.exclude);
+  const fpBytes = config.fingerprintBytes;
+
+  const tracked = new Map<string, Tracked>();
+  let byPath = new Map<string, Tracked>();
+  const skipped = new Map<string, SkippedPath>();
+  const tickets = new WeakMap<LineBatch, BatchTicket>();
+  const watchers = new Map<string, FSWatcher>();
+  const readBuffer = Buffer.allocUnsafe(config.readBufferBytes);
+  let inFlight = 0;
+  let openFiles = 0;
+  let roundRobin = 0;
+  let scanNeeded = false;
+  let closed = false;
+  let lastSavedJson = '';
+
+  // --- one lock for everything that touches files ---
+  let lockTail: Promise<unknown> = Promise.resolve();
+  function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = lockTail.then(fn, fn);
+    lockTail = run.catch(() => undefined);
+    return run;
+  }
+
+  // --- waking the consumer ---
+  let wakeUp: (() => void) | null = null;
+  function wake(): void {
+    const w = wakeUp;
+    wakeUp = null;
+    w?.();
+  }
+  function waitForWake(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        wakeUp = null;
+        resolve();
+      }, config.pollIntervalMs);
+      wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  // --- tracked files ---
+  function newTracked(key: string, s: PathStat, start: number, head: Buffer | null): Tracked {
+    const t: Tracked = {
+      key,
+      path: s.path,
+      dev: s.dev,
+      ino: s.ino,
+      size: s.size,
+      updatedAt: clock.now(),
+      removedAt: null,
+      present: true,
+      verified: true,
+      compressed: false,
+      finished: false,
+      retired: false,
+      splitter: createLineSplitter(start, config.maxLineBytes),
+      acks: createAckTracker(start),
+      readPos: start,
+      leftover: null,
+      head,
+      prefixHash: undefined,
+      handle: null,
+      atEof: s.size <= start,
+      changeSeq: 0,
+      lastReadAt: clock.now(),
+      savedOffset: -1,
+    };
+    tracked.set(key, t);
+    return t;
+  }
+
+  function resetPosition(t: Tracked, offset: number): void {
+    t.splitter = createLineSplitter(offset, config.maxLineBytes);
+    t.acks = createAckTracker(offset);
+    t.readPos = offset;
+    t.leftover = null;
+  }
+
+  async function closeHandle(t: Tracked): Promise<void> {
+    const handle = t.handle;
+    if (!handle) return;
+    t.handle = null;
+    openFiles--;
+    await handle.close().catch(() => undefined);
+  }
+
+  async function retire(t: Tracked): Promise<void> {
+    t.retired = true;
+    await closeHandle(t);
+    if (tracked.get(t.key) === t) tracked.delete(t.key);
+  }
+
+  function markFinished(t: Tracked): void {
+    t.finished = true;
+    t.removedAt ??= clock.now();
+  }
+
+  function isReadable(t: Tracked): boolean {
+    return !t.retired && !t.finished && (!t.compressed || t.handle !== null);
+  }
+
+  // --- startup ---
+  async function loadEntries(): Promise<void> {
+    const entries = await loadRegistry(config.dataDir);
+    for (const [key, e] of Object.entries(entries)) {
+      const t = newTracked(key, { path: e.path, dev: e.dev, ino: e.ino, size: e.size }, e.offset, null);
+      t.verified = false;
+      t.present = false;
+      t.updatedAt = e.updatedAt;
+      t.removedAt = e.removedAt ?? null;
+      t.prefixHash = e.prefixHash;
+      t.compressed = isGzipPath(e.path);
+      t.savedOffset = e.offset;
+    }
+  }
+
+  /** Where to start in a file found at startup that the registry does not know. */
+  async function startOfPresentFile(s: PathStat): Promise<number> {
+    for (const t of tracked.values()) {
+      if (!t.verified && !t.retired && (t.path === s.path || (t.dev === s.dev && t.ino === s.ino))) {
+        log.warn({ path: s.path, savedOffset: t.readPos, size: s.size }, 'file content changed while stopped (truncated or replaced): reading it from the beginning');
+        return 0;
+      }
+    }
+    return config.startAt === 'beginning' ? 0 : lineStartBefore(s.path, s.size);
+  }
+
+  /** The start of the line after the last newline before `end`, so following starts on a line boundary. */
+  async function lineStartBefore(path: string, end: number): Promise<number> {
+    if (end === 0) return 0;
+    const handle = await open(path, 'r');
+    try {
+      for (const window of [Math.min(end, 64 * 1024), Math.min(end, config.maxLineBytes + 1)]) {
+        const buf = Buffer.alloc(window);
+        const { bytesRead } = await handle.read(buf, 0, window, end - window);
+        const newline = buf.subarray(0, bytesRead).lastIndexOf(0x0a);
+        if (newline >= 0) return end - window + newline + 1;
+        if (window === end) return 0;
+      }
+      return end;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  // --- scanning: which file is where ---
+  async function statPaths(): Promise<PathStat[]> {
+    const out: PathStat[] = [];
+    for (const path of await expandPaths(matcher)) {
+      try {
+        const st = await stat(path, { bigint: true });
+        if (st.isFile()) out.push({ path, dev: String(st.dev), ino: String(st.ino), size: Number(st.size) });
+      } catch {
+        // Vanished between listing and stat: the next scan settles it.
+      }
+    }
+    return out;
+  }
+
+  async function contentReplaced(t: Tracked, s: PathStat): Promise<boolean> {
+    if (!t.handle || t.key.startsWith('short:') || s.size === t.size || s.size < fpBytes) return false;
+    const head = Buffer.alloc(fpBytes);
+    const { bytesRead } = await t.handle.read(head, 0, fpBytes, 0);
+    return bytesRead === fpBytes && fingerprintOfBytes(head) !== t.key;
+  }
+
+  async function prefixMatches(t: Tracked, s: PathStat): Promise<boolean> {
+    if (t.head) {
+      if (s.size < t.head.length) return false;
+      return (await readHead(s.path, t.head.length)).equals(t.head);
+    }
+    if (t.prefixHash === undefined || s.size < t.readPos) return false;
+    const head = await readHead(s.path, t.readPos);
+    if (fingerprintOfBytes(head) !== t.prefixHash) return false;
+    t.head = head;
+    return true;
+  }
+
+  function adopt(t: Tracked, s: PathStat, seen: Set<Tracked>): Promise<void> | void {
+    seen.add(t);
+    t.removedAt = null;
+    t.finished = false;
+    t.updatedAt = clock.now();
+    if (isGzipPath(s.path) && !(t.dev === s.dev && t.ino === s.ino)) {
+      // Rotated and compressed: a still-open descriptor of the plain file is read to its end.
+      if (!t.compressed) log.info({ path: s.path, from: t.path, fileKey: t.key }, 'known file was compressed: not reading it again');
+      t.compressed = true;
+      t.path = s.path;
+      t.dev = s.dev;
+      t.ino = s.ino;
+      t.verified = true;
+      return;
+    }
+    const sameInode = t.dev === s.dev && t.ino === s.ino;
+    if (t.path !== s.path && t.verified) log.info({ from: t.path, to: s.path, fileKey: t.key }, 'file renamed');
+    t.path = s.path;
+    t.dev = s.dev;
+    t.ino = s.ino;
+    t.size = s.size;
+    t.verified = true;
+    if (t.readPos > s.size) {
+      log.warn({ path: s.path, savedOffset: t.readPos, size: s.size }, 'file is shorter than the saved offset (truncated): reading it from the beginning');
+      resetPosition(t, 0);
+      if (t.head) t.head = Buffer.alloc(0);
+    }
+    if (s.size > t.readPos) t.atEof = false;
+    if (!sameInode) return closeHandle(t);
+  }
+
+  async function resolve(s: PathStat, initial: boolean, seen: Set<Tracked>): Promise<void> {
+    const gz = isGzipPath(s.path);
+    const signature = `${s.dev}:${s.ino}:${s.size}`;
+    let head: Buffer;
+    try {
+      head = await readHead(s.path, fpBytes);
+    } catch (err) {
+      skipped.set(s.path, { signature, key: null, stat: s });
+      log.warn({ path: s.path, err: String(err) }, 'cannot read file: skipping it');
+      return;
+    }
+    if (head.length >= fpBytes) {
+      const key = fingerprintOfBytes(head);
+      const t = tracked.get(key);
+      if (t && seen.has(t) && !(t.dev === s.dev && t.ino === s.ino)) {
+        // A copy of a file that is still in place (copytruncate's first step): never read twice.
+        skipped.set(s.path, { signature, key, stat: s });
+        return;
+      }
+      if (t) return adopt(t, s, seen);
+      // A file tracked while short that has grown: same inode and the same first bytes.
+      const short = gz ? undefined : tracked.get(`short:${s.dev}:${s.ino}`);
+      if (short && !seen.has(short) && (await prefixMatches(short, s))) return adopt(short, s, seen);
+      if (gz) {
+        if (!skipped.has(s.path)) log.info({ path: s.path }, 'compressed file with no saved offset: not followed (use replay for historic files)');
+        skipped.set(s.path, { signature, key: null, stat: s });
+        return;
+      }
+      const start = initial ? await startOfPresentFile(s) : 0;
+      seen.add(newTracked(key, s, start, null));
+      log.info({ path: s.path, fileKey: key, offset: start }, 'following file');
+      return;
+    }
+    if (gz) {
+      skipped.set(s.path, { signature, key: null, stat: s });
+      return;
+    }
+    const key = `short:${s.dev}:${s.ino}`;
+    const previous = tracked.get(key);
+    if (previous && !seen.has(previous)) {
+      if (await prefixMatches(previous, s)) return adopt(previous, s, seen);
+      log.info({ path: s.path, stalePath: previous.path }, 'inode reused by a different file: treating it as new');
+      await retire(previous);
+    }
+    const start = initial ? await startOfPresentFile(s) : 0;
+    seen.add(newTracked(key, s, start, start > 0 ? await readHead(s.path, start) : Buffer.alloc(0)));
+    log.info({ path: s.path, fileKey: key, offset: start }, 'following file');
+  }
+
+  async function scan(initial: boolean): Promise<void> {
+    const stats = await statPaths();
+    const seen = new Set<Tracked>();
+    const unresolved: PathStat[] = [];
+    const truncated: { t: Tracked; s: PathStat }[] = [];
+    const byInode = new Map<string, Tracked>();
+    for (const t of tracked.values()) if (t.verified) byInode.set(`${t.path}\0${t.dev}\0${t.ino}`, t);
+    for (const s of stats) {
+      const t = byInode.get(`${s.path}\0${s.dev}\0${s.ino}`);
+      if (!t) {
+        unresolved.push(s);
+        continue;
+      }
+      seen.add(t);
+      if (t.compressed) continue;
+      if (s.size < t.readPos || (await contentReplaced(t, s))) {
+        truncated.push({ t, s });
+        continue;
+      }
+      if (s.size !== t.size) t.updatedAt = clock.now();
+      t.size = s.size;
+      if (s.size > t.readPos) t.atEof = false;
+    }
+    for (const s of unresolved) {
+      const known = skipped.get(s.path);
+      if (known && known.signature === `${s.dev}:${s.ino}:${s.size}`) continue;
+      await resolve(s, initial, seen);
+    }
+    for (const { t, s } of truncated) {
+      const copy = [...skipped.entries()].find(([, v]) => v.key === t.key && v.stat.size >= t.readPos);
+      if (copy) {
+        // copytruncate: the rest of the old content is in the copy; finish reading it there.
+        const [copyPath, { stat: c }] = copy;
+        log.info({ path: t.path, copy: copyPath, fileKey: t.key }, 'file copied and truncated: finishing the copy');
+        await closeHandle(t);
+        skipped.delete(copyPath);
+        t.path = copyPath;
+        t.dev = c.dev;
+        t.ino = c.ino;
+        t.size = c.size;
+        t.atEof = false;
+      } else {
+        log.warn({ path: t.path, offset: t.readPos, size: s.size }, 'file truncated: reading it from the beginning');
+        await retire(t);
+      }
+      await resolve(s, false, seen);
+    }
+    const now = clock.now();
+    const listed = new Set(stats.map((s) => s.path));
+    for (const path of skipped.keys()) if (!listed.has(path)) skipped.delete(path);
+    for (const t of tracked.values()) {
+      t.present = seen.has(t);
+      if (t.present || t.finished) continue;
+      if (t.handle) t.atEof = false; // read what is left, then finish
+      else markFinished(t);
+    }
+    for (const t of [...tracked.values()]) {
+      if (t.removedAt !== null && now - t.removedAt >= config.cleanRemovedAfterMs && t.acks.inFlight() === 0) {
+        log.info({ path: t.path, fileKey: t.key }, 'forgetting removed file');
+        await retire(t);
+      }
+    }
+    byPath = new Map();
+    for (const t of tracked.values()) if (!t.finished) byPath.set(t.path, t);
+    if (config.usePolling !== 'always') ensureWatchers();
+  }
+
+  // --- change events ---
+  function ensureWatchers(): void {
+    for (const root of matcher.roots) {
+      if (watchers.has(root.dir)) continue;
+      try {
+        const w = watch(root.dir, { recursive: root.maxDepth > 1, persistent: false }, (event, name) => onChange(root.dir, event, name));
+        w.on('error', () => {
+          w.close();
+          watchers.delete(root.dir);
+          scanNeeded = true;
+        });
+        watchers.set(root.dir, w);
+      } catch {
+        // The directory does not exist yet; a later scan retries.
+      }
+    }
+  }
+
+  function onChange(dir: string, event: string, name: string | Buffer | null): void {
+    const t = name ? byPath.get(join(dir, name.toString())) : undefined;
+    if (t) {
+      t.changeSeq++;
+      t.atEof = false;
+    }
+    if (!t || event === 'rename') scanNeeded = true;
+    wake();
+  }
+
+  // --- reading ---
+  async function ensureOpen(t: Tracked): Promise<boolean> {
+    if (t.handle) return true;
+    if (t.compressed) return false;
+    while (openFiles >= config.maxOpenFiles) {
+      const victim = pickEvictee(t);
+      if (!victim) break;
+      await closeHandle(victim);
+    }
+    try {
+      const handle = await open(t.path, 'r');
+      const st = await handle.stat({ bigint: true });
+      if (String(st.dev) !== t.dev || String(st.ino) !== t.ino) {
+        await handle.close();
+        scanNeeded = true;
+        return false;
+      }
+      t.handle = handle;
+      openFiles++;
+      return true;
+    } catch {
+      scanNeeded = true;
+      return false;
+    }
+  }
+
+  /** The descriptor to close for the cap: idle files in place first, least recently read first. */
+  function pickEvictee(except: Tracked): Tracked | null {
+    let best: Tracked | null = null;
+    let bestRank = Infinity;
+    for (const t of tracked.values()) {
+      if (!t.handle || t === except) continue;
+      // Closing a gone file would lose its unread rest, so those are closed last.
+      const rank = (t.present ? 0 : 2) + (t.atEof && !t.leftover ? 0 : 1);
+      if (rank < bestRank || (rank === bestRank && best && t.lastReadAt < best.lastReadAt)) {
+        best = t;
+        bestRank = rank;
+      }
+    }
+    return best;
+  }
+
+  function absorbHead(t: Tracked, chunk: Buffer): void {
+    if (!t.head) return;
+    const need = fpBytes - t.head.length;
+    t.head = Buffer.concat([t.head, chunk.subarray(0, need)]);
+    if (t.head.length < fpBytes) return;
+    const key = fingerprintOfBytes(t.head);
+    t.head = null;
+    if (tracked.has(key)) {
+      log.warn({ path: t.path, fileKey: key }, 'file grew into the fingerprint of another known file: keeping its inode identity');
+      return;
+    }
+    log.debug({ path: t.path, from: t.key, fileKey: key }, 'short file reached the fingerprint size');
+    tracked.delete(t.key);
+    t.key = key;
+    tracked.set(key, t);
+  }
+
+  async function readTurn(t: Tracked): Promise<LineBatch | null> {
+    let chunk: Buffer;
+    let fromReadBuffer = false;
+    if (t.leftover) {
+      chunk = t.leftover;
+      t.leftover = null;
+    } else {
+      if (!(await ensureOpen(t))) {
+        t.atEof = true;
+        if (!t.present && !t.compressed) markFinished(t);
+        return null;
+      }
+      const handle = t.handle!;
+      const seq = t.changeSeq;
+      const { bytesRead } = await handle.read(readBuffer, 0, readBuffer.length, t.readPos);
+      if (bytesRead === 0) {
+        if (seq === t.changeSeq) t.atEof = true;
+        const st = await handle.stat();
+        if (st.size < t.readPos) scanNeeded = true;
+        else if (st.nlink === 0 && (t.compressed || !t.present)) {
+          // Deleted and read to its end.
+          await closeHandle(t);
+          if (!t.compressed) markFinished(t);
+        }
+        return null;
+      }
+      if (bytesRead < readBuffer.length && seq === t.changeSeq) t.atEof = true;
+      t.readPos += bytesRead;
+      if (t.readPos > t.size) t.size = t.readPos;
+      t.lastReadAt = clock.now();
+      chunk = readBuffer.subarray(0, bytesRead);
+      fromReadBuffer = true;
+      absorbHead(t, chunk);
+    }
+    const { lines, consumed } = t.splitter.feed(chunk, config.maxBatchLines);
+    if (consumed < chunk.length) t.leftover = fromReadBuffer ? Buffer.from(chunk.subarray(consumed)) : chunk.subarray(consumed);
+    if (lines.length === 0) return null;
+    const batch: LineBatch = { fileKey: t.key, path: t.path, lines };
+    tickets.set(batch, { tracked: t, acks: t.acks, id: t.acks.issued(lines[lines.length - 1]!.nextOffset), acked: false });
+    inFlight++;
+    return batch;
+  }
+
+  /** Round robin: each file gets one turn (one read of at most readBufferBytes) before the next. */
+  async function readSomething(): Promise<LineBatch | null> {
+    for (;;) {
+      const files = [...tracked.values()];
+      let anyReady = false;
+      for (let i = 0; i < files.length; i++) {
+        const index = (roundRobin + i) % files.length;
+        const t = files[index]!;
+        if (!isReadable(t) || (t.atEof && !t.leftover)) continue;
+        anyReady = true;
+        const batch = await readTurn(t);
+        if (batch) {
+          roundRobin = index + 1;
+          return batch;
+        }
+        if (closed || inFlight >= config.maxInFlightBatches) return null;
+      }
+      if (!anyReady) return null;
+    }
+  }
+
+  async function nextBatch(): Promise<LineBatch | null> {
+    await ready;
+    for (;;) {
+      if (closed) return null;
+      if (inFlight < config.maxInFlightBatches) {
+        const batch = await exclusive(async () => {
+          if (closed) return null;
+          if (scanNeeded) {
+            scanNeeded = false;
+            await scan(false);
+          }
+          return readSomething();
+        });
+        if (batch) return batch;
+      }
+      if (closed) return null;
+      if (!scanNeeded) await waitForWake();
+    }
+  }
+
+  // --- registry ---
+  function snapshot(): RegistryEntries {
+    const entries: RegistryEntries = {};
+    const now = clock.now();
+    for (const t of tracked.values()) {
+      if (t.retired) continue;
+      const offset = t.acks.committed();
+      if (offset !== t.savedOffset) {
+        t.savedOffset = offset;
+        t.updatedAt = now;
+      }
+      entries[t.key] = { path: t.path, offset, dev: t.dev, ino: t.ino, size: t.size, updatedAt: t.updatedAt };
+      if (t.removedAt !== null) entries[t.key]!.removedAt = t.removedAt;
+      if (t.key.startsWith('short:')) {
+        const prefix = t.head ? t.head.subarray(0, offset) : null;
+        const hash = prefix && prefix.length === offset ? fingerprintOfBytes(prefix) : t.prefixHash;
+        if (hash !== undefined) entries[t.key]!.prefixHash = hash;
+      }
+    }
+    return entries;
+  }
+
+  let saving: Promise<void> = Promise.resolve();
+  function save(): Promise<void> {
+    saving = saving.then(async () => {
+      const entries = snapshot();
+      const json = JSON.stringify(entries);
+      if (json === lastSavedJson) return;
+      await writeRegistry(config.dataDir, entries);
+      lastSavedJson = json;
+    });
+    return saving;
+  }
+
+  async function housekeeping(): Promise<void> {
+    const now = clock.now();
+    for (const t of tracked.values()) {
+      if (!t.handle || !t.atEof || t.leftover || now - t.lastReadAt < config.closeInactiveMs) continue;
+      await closeHandle(t);
+      if (!t.present && !t.compressed) markFinished(t);
+    }
+  }
+
+  const timers: NodeJS.Timeout[] = [];
+  const ready = (async () => {
+    await loadEntries();
+    await exclusive(() => scan(true));
+    timers.push(
+      setInterval(() => {
+        if (config.usePolling !== 'never') scanNeeded = true;
+        void exclusive(housekeeping).then(wake, (err) => log.warn({ err: String(err) }, 'housekeeping failed'));
+      }, config.pollIntervalMs),
+      setInterval(() => void save().catch((err) => log.warn({ err: String(err) }, 'cannot save the input registry')), config.registryFlushMs),
+    );
+    for (const timer of timers) timer.unref();
+  })();
+  // Startup errors surface from batches()/saveRegistry(); this only keeps them from being unhandled.
+  ready.catch(() => undefined);
+
+  return {
+    batches() {
+      return {
+        [Symbol.asyncIterator]() {
+          return {
+            async next(): Promise<IteratorResult<LineBatch>> {
+              const batch = await nextBatch();
+              return batch ? { value: batch, done: false } : { value: undefined, done: true };
+            },
+          };
+        },
+      };
+    },
+    ack(batch) {
+      const ticket = tickets.get(batch);
+      if (!ticket || ticket.acked) return;
+      ticket.acked = true;
+      inFlight--;
+      ticket.acks.acknowledge(ticket.id);
+      wake();
+    },
+    async saveRegistry() {
+      await ready;
+      await save();
+    },
+    stats() {
+      const files: FileStats[] = [];
+      for (const t of tracked.values()) {
+        const offset = t.acks.committed();
+        const state: FileState = t.compressed && !t.handle ? 'compressed' : t.finished ? 'finished' : t.handle ? 'reading' : 'idle';
+        files.push({ fileKey: t.key, path: t.path, offset, readOffset: t.readPos, size: t.size, bytesBehind: Math.max(0, t.size - offset), open: t.handle !== null, state });
+      }
+      return { files, openFiles, inFlightBatches: inFlight };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const timer of timers) clearInterval(timer);
+      for (const w of watchers.values()) w.close();
+      watchers.clear();
+      wake();
+      await ready.catch(() => undefined);
+      await exclusive(async () => {
+        for (const t of tracked.values()) await closeHandle(t);
+      });
+      await save();
+    },
+  };
+}
