@@ -56,8 +56,10 @@ install_kafka() {
 </project>
 EOF
   rm -rf "$LIBS.tmp"
-  mvn -B -q -Dstyle.color=never -f "$INSTALL_DIR/pom.xml" -Dmaven.repo.local="$CACHE_ROOT/maven-repo" \
-    "$DEPENDENCY_PLUGIN:copy-dependencies" -DincludeScope=runtime -DoutputDirectory="$LIBS.tmp" >&2 \
+  # Maven 3.8 writes bare ANSI resets even in batch mode; strip them from the log.
+  mvn -B -q -f "$INSTALL_DIR/pom.xml" -Dmaven.repo.local="$CACHE_ROOT/maven-repo" \
+    "$DEPENDENCY_PLUGIN:copy-dependencies" -DincludeScope=runtime -DoutputDirectory="$LIBS.tmp" </dev/null 2>&1 \
+    | sed 's/\x1b\[[0-9;]*m//g' >&2 \
     || die "Maven could not fetch org.apache.kafka:kafka_2.13:$KAFKA_VERSION (see the output above)"
   [ -f "$LIBS.tmp/kafka_2.13-$KAFKA_VERSION.jar" ] || die "Maven finished but kafka_2.13-$KAFKA_VERSION.jar is missing from $LIBS.tmp"
   touch "$LIBS.tmp/.complete"
