@@ -1,0 +1,59 @@
+/**
+ * The one place that turns a LineRecord into events or bad rows, shared by parse, tail, replay
+ * and run, so every command reports the same reasons for the same line.
+ */
+import type { LineRecord } from '../input/types';
+import type { LineParser } from '../nginx/record';
+import { badRowKind, sizeViolation } from '../snowplow/badrow';
+import { decodeLine, type DecodeOutcome } from '../snowplow/decode';
+
+export interface LineDecoder {
+  (line: LineRecord, source: string): DecodeOutcome;
+}
+
+export function createLineDecoder(parser: LineParser, opts: { maxLineBytes: number; now?: () => number }): LineDecoder {
+  const now = opts.now ?? Date.now;
+  return (line, source) => {
+    if (line.tooLong) {
+      // The reader kept only the first maxLineBytes bytes: never parse a truncated line.
+      const timestamp = new Date(now()).toISOString();
+      return {
+        events: [],
+        bad: [sizeViolation(line.text, opts.maxLineBytes, timestamp, `line at byte ${line.offset} of ${source} is longer than max_line_bytes (${opts.maxLineBytes}); payload truncated`)],
+      };
+    }
+    return decodeLine(line.text, parser, { offset: line.offset, source, now, maxLineBytes: opts.maxLineBytes });
+  };
+}
+
+/** Counts per outcome, for summaries, dry runs and metrics. */
+export class DecodeTally {
+  lines = 0;
+  events = 0;
+  bad = 0;
+  skipped = 0;
+  readonly eventsByType = new Map<string, number>();
+  readonly badByKind = new Map<string, number>();
+  readonly skippedByReason = new Map<string, number>();
+
+  add(outcome: DecodeOutcome): void {
+    this.lines++;
+    this.events += outcome.events.length;
+    for (const e of outcome.events) bump(this.eventsByType, String(e.event ?? 'unknown'));
+    this.bad += outcome.bad.length;
+    for (const b of outcome.bad) bump(this.badByKind, badRowKind(b) ?? 'unknown');
+    if (outcome.skipped) {
+      this.skipped++;
+      bump(this.skippedByReason, outcome.skipped);
+    }
+  }
+
+  summary(): string {
+    const reasons = [...this.skippedByReason].map(([k, v]) => `${k} ${v}`).join(', ');
+    return `${this.lines} lines, ${this.events} events, ${this.bad} bad rows, ${this.skipped} skipped${reasons ? ` (${reasons})` : ''}`;
+  }
+}
+
+function bump(m: Map<string, number>, k: string): void {
+  m.set(k, (m.get(k) ?? 0) + 1);
+}
