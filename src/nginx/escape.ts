@@ -147,6 +147,15 @@ export function decodeHexEscapes(s: string): string {
 export function decodeJsonEscapes(s: string): string {
   let backslash = s.indexOf('\\');
   if (backslash < 0) return s;
+  // Values nginx wrote are valid JSON string content: let the native parser do the work.
+  // Anything it rejects (\xHH, broken escapes, a raw quote) takes the tolerant path below.
+  if (s.length > 64) {
+    try {
+      return JSON.parse('"' + s + '"') as string;
+    } catch {
+      // fall through
+    }
+  }
   let out = '';
   let from = 0;
   while (backslash >= 0) {

@@ -120,6 +120,13 @@ test('a text format with escape=json: escaped quotes inside values do not end th
   assert.equal(r.path, '/tp2');
 });
 
+test('escape=json: multi-byte UTF-8 is raw in the line; invalid bytes arrive as U+FFFD from the line reader', () => {
+  const body = '$uri "$http_user_agent" "$http_referer"';
+  const parse = compileLogFormat(`escape=json '${body}'`).parse;
+  const line = renderLogLine(body, 'json', { uri: '/i', http_user_agent: 'Käse 日本 😀 "q"', http_referer: Uint8Array.from([0x61, 0xc3, 0x28, 0xff, 0x62]) });
+  assert.deepEqual(record(parse(line)), { path: '/i', userAgent: 'Käse 日本 😀 "q"', referer: 'a\uFFFD(\uFFFDb' });
+});
+
 test('the recommended tailplow JSON format compiles too (escape=json)', () => {
   const parse = compileLogFormat(
     `escape=json '{"msec":"$msec","remote_addr":"$remote_addr",' '"request_method":"$request_method","uri":"$uri","args":"$args",' '"request_body":"$request_body","cookie_sp":"$cookie_sp"}'`,
