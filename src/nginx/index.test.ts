@@ -16,6 +16,11 @@ test('createLineParser: builtin names and log_format strings give the same recor
   assert.deepEqual(custom(COMBINED_LINE), { ok: true, record: EXPECTED });
 });
 
+test('a trailing carriage return is ignored', () => {
+  assert.deepEqual(createLineParser('combined')(COMBINED_LINE + '\r'), { ok: true, record: EXPECTED });
+  assert.deepEqual(createLineParser('json')(JSON_LINE + '\r'), { ok: true, record: EXPECTED });
+});
+
 test('isBuiltinFormat', () => {
   assert.equal(isBuiltinFormat('json'), true);
   assert.equal(isBuiltinFormat('combined'), true);

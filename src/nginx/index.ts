@@ -51,7 +51,8 @@ export function createLineParser(format: string, opts: LineParserOptions = {}): 
       };
     }
     try {
-      return parse(line);
+      // nginx writes '\n' line ends; a file that passed through Windows tools may add '\r'.
+      return parse(line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line);
     } catch (error) {
       // A parser bug must cost one line, not crash the tailer into re-reading the same line forever.
       return {
