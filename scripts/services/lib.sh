@@ -113,3 +113,21 @@ show_log_tail() {
   say "last lines of $file:"
   tail -n "${2:-40}" "$file" | sed 's/^/    /' >&2
 }
+
+# Minimal HTTP GET against 127.0.0.1:$1 with path $2 (already URL-encoded), using bash's
+# /dev/tcp so a fresh machine needs no curl. Prints the response body; fails unless the status
+# is 200. HTTP/1.0 keeps the reply unchunked and the connection closed after one response.
+http_get() {
+  local port="$1" path="$2" reply status
+  reply="$(timeout 5 bash -c '
+    exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+    printf "GET %s HTTP/1.0\r\nHost: 127.0.0.1:%s\r\nAccept: */*\r\n\r\n" "$2" "$1" >&3
+    cat <&3' _ "$port" "$path" 2>/dev/null)" || return 1
+  status="$(printf '%s' "$reply" | head -n1 | awk '{print $2}')"
+  [ "$status" = 200 ] || return 1
+  # The body starts after the first empty line (CRLF CRLF).
+  printf '%s' "$reply" | tr -d '\r' | sed '1,/^$/d'
+}
+
+# Milliseconds since $1 (a now_ms value), for "ready after N ms" messages.
+elapsed_ms() { echo $(( $(now_ms) - $1 )); }

@@ -5,6 +5,10 @@ import { resolve } from 'node:path';
 
 export const DEFAULT_KAFKA_BROKERS = '127.0.0.1:19092';
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:16379';
+export const DEFAULT_CLICKHOUSE_URL = 'http://127.0.0.1:18123';
+export const DEFAULT_ELASTICSEARCH_URL = 'http://127.0.0.1:19200';
+/** The second ClickHouse user clickhouse.sh creates, for tests of authenticated connections. */
+export const CLICKHOUSE_PASSWORD_USER = { username: 'tailplow', password: 'tailplow' } as const;
 
 /** Broker addresses from TAILPLOW_KAFKA_BROKERS (comma separated), else kafka.sh's default. */
 export function kafkaBrokers(env: NodeJS.ProcessEnv = process.env): string[] {
@@ -18,6 +22,16 @@ export function kafkaBrokers(env: NodeJS.ProcessEnv = process.env): string[] {
 /** Redis URL from TAILPLOW_REDIS_URL, else redis.sh's default. */
 export function redisUrl(env: NodeJS.ProcessEnv = process.env): string {
   return env.TAILPLOW_REDIS_URL?.trim() || DEFAULT_REDIS_URL;
+}
+
+/** ClickHouse HTTP URL from TAILPLOW_CLICKHOUSE_URL, else clickhouse.sh's default. */
+export function clickhouseUrl(env: NodeJS.ProcessEnv = process.env): string {
+  return env.TAILPLOW_CLICKHOUSE_URL?.trim() || DEFAULT_CLICKHOUSE_URL;
+}
+
+/** Elasticsearch URL from TAILPLOW_ELASTICSEARCH_URL, else elasticsearch.sh's default. */
+export function elasticsearchUrl(env: NodeJS.ProcessEnv = process.env): string {
+  return env.TAILPLOW_ELASTICSEARCH_URL?.trim() || DEFAULT_ELASTICSEARCH_URL;
 }
 
 /** A name no earlier test run used, so reruns against a long-lived server don't collide. */
@@ -63,7 +77,7 @@ export interface ScriptResult {
  * server on another port and run dir. Rejects with the script's stderr when it exits non-zero.
  */
 export function runServiceScript(
-  service: 'kafka' | 'redis',
+  service: 'kafka' | 'redis' | 'clickhouse' | 'elasticsearch',
   command: string,
   env: NodeJS.ProcessEnv = {},
   timeoutMs = 180_000,
