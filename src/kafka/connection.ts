@@ -11,16 +11,16 @@ import type { Logger } from '../util/logger';
 export const kafkaConnectionSchema = z
   .object({
     brokers: z.array(z.string().min(1)).min(1).default(['127.0.0.1:9092']).describe('Bootstrap brokers, host:port.'),
-    client_id: z.string().default('tailplow').describe('Client id shown in broker logs and quotas.'),
+    clientId: z.string().default('tailplow').describe('Client id shown in broker logs and quotas.'),
     tls: z
       .union([
         z.boolean(),
         z
           .object({
-            ca_file: z.string().optional().describe('PEM file with the CA that signed the brokers.'),
-            cert_file: z.string().optional().describe('Client certificate (PEM) for mutual TLS.'),
-            key_file: z.string().optional().describe('Client private key (PEM) for mutual TLS.'),
-            reject_unauthorized: z.boolean().default(true),
+            caFile: z.string().optional().describe('PEM file with the CA that signed the brokers.'),
+            certFile: z.string().optional().describe('Client certificate (PEM) for mutual TLS.'),
+            keyFile: z.string().optional().describe('Client private key (PEM) for mutual TLS.'),
+            rejectUnauthorized: z.boolean().default(true),
           })
           .strict(),
       ])
@@ -34,8 +34,8 @@ export const kafkaConnectionSchema = z
       })
       .strict()
       .optional(),
-    connection_timeout_ms: z.number().int().positive().default(3000),
-    request_timeout_ms: z.number().int().positive().default(30000),
+    connectionTimeoutMs: z.number().int().positive().default(3000),
+    requestTimeoutMs: z.number().int().positive().default(30000),
   })
   .strict();
 export type KafkaConnectionConfig = z.infer<typeof kafkaConnectionSchema>;
@@ -43,9 +43,9 @@ export type KafkaConnectionConfig = z.infer<typeof kafkaConnectionSchema>;
 export function createKafka(conf: KafkaConnectionConfig, logger: Logger): Kafka {
   const config: KafkaConfig = {
     brokers: conf.brokers,
-    clientId: conf.client_id,
-    connectionTimeout: conf.connection_timeout_ms,
-    requestTimeout: conf.request_timeout_ms,
+    clientId: conf.clientId,
+    connectionTimeout: conf.connectionTimeoutMs,
+    requestTimeout: conf.requestTimeoutMs,
     logLevel: logLevel.WARN,
     logCreator: () => (entry) => {
       const { message, ...rest } = entry.log;
@@ -57,10 +57,10 @@ export function createKafka(conf: KafkaConnectionConfig, logger: Logger): Kafka 
   if (conf.tls === true) config.ssl = true;
   else if (conf.tls) {
     config.ssl = {
-      rejectUnauthorized: conf.tls.reject_unauthorized,
-      ...(conf.tls.ca_file ? { ca: [readFileSync(conf.tls.ca_file, 'utf8')] } : {}),
-      ...(conf.tls.cert_file ? { cert: readFileSync(conf.tls.cert_file, 'utf8') } : {}),
-      ...(conf.tls.key_file ? { key: readFileSync(conf.tls.key_file, 'utf8') } : {}),
+      rejectUnauthorized: conf.tls.rejectUnauthorized,
+      ...(conf.tls.caFile ? { ca: [readFileSync(conf.tls.caFile, 'utf8')] } : {}),
+      ...(conf.tls.certFile ? { cert: readFileSync(conf.tls.certFile, 'utf8') } : {}),
+      ...(conf.tls.keyFile ? { key: readFileSync(conf.tls.keyFile, 'utf8') } : {}),
     };
   }
   if (conf.sasl) {

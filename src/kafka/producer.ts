@@ -9,8 +9,8 @@ import { z } from 'zod';
 export const producerSchema = z
   .object({
     compression: z.enum(['none', 'gzip']).default('gzip').describe('Message compression. kafkajs has gzip built in; other codecs need unmaintained native packages, so they are not offered.'),
-    linger_ms: z.number().int().min(0).default(5).describe('How long to wait for more messages before sending a batch.'),
-    batch_bytes: z.number().int().positive().default(1_048_576).describe('Send a batch as soon as it holds this many bytes.'),
+    lingerMs: z.number().int().min(0).default(5).describe('How long to wait for more messages before sending a batch.'),
+    batchBytes: z.number().int().positive().default(1_048_576).describe('Send a batch as soon as it holds this many bytes.'),
     idempotent: z.boolean().default(true).describe('Idempotent producer: broker-side de-duplication of retried sends.'),
   })
   .strict();
@@ -92,8 +92,8 @@ export async function createKafkaProducer(kafka: Kafka, conf: ProducerConfig, st
       return new Promise<void>((resolve, reject) => {
         queue.push({ topic, messages, resolve, reject });
         for (const m of messages) queuedBytes += m.value.length + (m.key?.length ?? 0);
-        if (queuedBytes >= conf.batch_bytes || conf.linger_ms === 0) flush();
-        else timer ??= setTimeout(flush, conf.linger_ms);
+        if (queuedBytes >= conf.batchBytes || conf.lingerMs === 0) flush();
+        else timer ??= setTimeout(flush, conf.lingerMs);
       });
     },
     async close() {
