@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { VERSION } from '../version';
 import { reportAndExitCode } from './errors';
 import { registerParse } from './commands/parse';
+import { registerTail } from './commands/tail';
 
 export function buildProgram(): Command {
   const program = new Command('tailplow')
@@ -10,6 +11,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError('(run `tailplow help <command>` for its options)');
   registerParse(program);
+  registerTail(program);
   return program;
 }
 

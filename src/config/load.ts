@@ -76,6 +76,8 @@ export function substitute(value: string, src: SubstitutionEnv): { value: string
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   readFile?: (path: string) => string;
+  /** Command-line flags: applied to the parsed YAML before validation, so they are checked alike. */
+  overrides?: (raw: Record<string, unknown>) => void;
 }
 
 /** Parses and validates config text; `file` is only used in messages. */
@@ -112,7 +114,9 @@ export function parseConfigText<T>(
   });
   if (problems.length) throw new ConfigError(problems);
 
-  const result = schema.safeParse(doc.toJS() ?? {});
+  const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
+  opts.overrides?.(raw);
+  const result = schema.safeParse(raw);
   if (result.success) return result.data;
   throw new ConfigError(result.error.issues.map((issue) => problemOf(issue, doc, lineCounter, file)));
 }

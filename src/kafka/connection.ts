@@ -48,8 +48,11 @@ export function createKafka(conf: KafkaConnectionConfig, logger: Logger): Kafka 
     requestTimeout: conf.requestTimeoutMs,
     logLevel: logLevel.WARN,
     logCreator: () => (entry) => {
-      const { message, ...rest } = entry.log;
-      const level = entry.level <= logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : 'debug';
+      const { message, timestamp: _t, logger: _l, ...rest } = entry.log;
+      // kafkajs logs every failed request at ERROR, even those it retries; our code reports what
+      // really failed, so theirs are warnings. Its retry-count notice is about a setting we chose.
+      const noise = message.startsWith('Limiting retries for the idempotent producer');
+      const level = noise ? 'debug' : entry.level <= logLevel.WARN ? 'warn' : 'debug';
       logger[level]({ kafka: entry.namespace, ...rest }, message);
     },
     retry: { initialRetryTime: 100, maxRetryTime: 5000, retries: 5 },

@@ -3,7 +3,7 @@
  * when Kafka acknowledged its messages (acks=all). Callers bound what they have in flight;
  * this module only groups what they hand it into fewer, larger requests.
  */
-import { CompressionTypes, type Kafka, type Producer as KafkajsProducer, type TopicMessages } from 'kafkajs';
+import { CompressionTypes, Partitioners, type Kafka, type Producer as KafkajsProducer, type TopicMessages } from 'kafkajs';
 import { z } from 'zod';
 
 export const producerSchema = z
@@ -47,6 +47,8 @@ export async function createKafkaProducer(kafka: Kafka, conf: ProducerConfig, st
     // Ordering per partition survives retries only with one request in flight when idempotent.
     maxInFlightRequests: conf.idempotent ? 1 : 5,
     allowAutoTopicCreation: true,
+    // murmur2 like the Java client, so other producers of the same keys pick the same partitions.
+    createPartitioner: Partitioners.DefaultPartitioner,
   });
   await producer.connect();
   const compression = conf.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;

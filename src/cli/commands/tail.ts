@@ -1,0 +1,164 @@
+/**
+ * `tailplow tail`: follow nginx access logs and produce Snowplow events to Kafka — the agent a
+ * sysadmin runs next to nginx instead of Filebeat. SIGTERM/SIGINT: stop reading, wait for Kafka
+ * to acknowledge what is in flight, save the registry. SIGHUP: reload the config.
+ */
+import { stat } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { ConfigError, loadConfigFile, parseConfigText } from '../../config/load';
+import { tailConfigSchema, type TailConfig } from '../../config/tail';
+import { registryPath } from '../../input/registry';
+import { createTailInput } from '../../input/tail-input';
+import { createKafka } from '../../kafka/connection';
+import { createKafkaProducer } from '../../kafka/producer';
+import { startObservabilityServer, type ObservabilityServer } from '../../observe/server';
+import { createTailMetrics, type TailMetrics } from '../../observe/tail-metrics';
+import { createLineDecoder } from '../../pipeline/decode-lines';
+import { createKafkaEventOutput, isRetriableKafkaError } from '../../pipeline/kafka-output';
+import { startTailLoop } from '../../pipeline/tail';
+import { createLogger, type Logger } from '../../util/logger';
+import { withRetry } from '../../util/retry';
+import { ExitCode, outputError, usageError } from '../errors';
+import { parserFromOptions } from '../options';
+
+interface TailOptions {
+  config?: string;
+  brokers?: string;
+  dataDir?: string;
+  fromBeginning?: boolean;
+  format?: string;
+}
+
+export function registerTail(program: Command): void {
+  program
+    .command('tail')
+    .description('Follow nginx access logs and produce Snowplow events to Kafka (tracking_raw), bad rows to tracking_bad')
+    .argument('[paths...]', 'files or globs to follow (override input.paths)')
+    .option('-c, --config <file>', 'YAML config (see README "Configuration")')
+    .option('--brokers <list>', 'Kafka brokers, comma separated (override kafka.brokers)')
+    .option('--data-dir <dir>', 'state directory for the registry of offsets (override dataDir)')
+    .option('--from-beginning', 'read files found at startup from their beginning (input.startAt: beginning)')
+    .option('-f, --format <format>', 'log format (override input.format)')
+    .action(async (paths: string[], opts: TailOptions) => {
+      const load = () => loadTailConfig(paths, opts);
+      let config = load();
+      const logger = createLogger({ level: config.logLevel, name: 'tailplow-tail' });
+      const metrics = createTailMetrics();
+      const state = { healthy: false, detail: 'starting' as string };
+      const server: ObservabilityServer | undefined = config.http.enabled
+        ? await startObservabilityServer({ listen: config.http.listen, registry: metrics.registry, health: () => ({ ok: state.healthy, details: { state: state.detail } }) })
+        : undefined;
+      if (server) logger.info({ address: server.address }, 'metrics on /metrics, health on /healthz');
+
+      let stopSignal: 'stop' | 'reload' | undefined;
+      let wake: () => void = () => {};
+      const onStop = () => ((stopSignal = 'stop'), wake());
+      const onReload = () => ((stopSignal ??= 'reload'), wake());
+      process.on('SIGTERM', onStop).on('SIGINT', onStop).on('SIGHUP', onReload);
+      try {
+        for (;;) {
+          const outcome = await runOnce(config, logger, metrics, state, (w) => (wake = w), () => stopSignal);
+          if (outcome !== 'reload') break;
+          stopSignal = undefined;
+          try {
+            config = load();
+            logger.info('config reloaded');
+          } catch (err) {
+            logger.error({ err: err instanceof ConfigError ? err.message : String(err) }, 'config reload failed; keeping the running config');
+          }
+        }
+      } finally {
+        process.off('SIGTERM', onStop).off('SIGINT', onStop).off('SIGHUP', onReload);
+        await server?.close();
+        logger.flush();
+      }
+      if (stopSignal === 'stop') process.exitCode = ExitCode.ok;
+    });
+}
+
+function loadTailConfig(paths: string[], opts: TailOptions): TailConfig {
+  const overrides = (raw: Record<string, unknown>) => {
+    const input = { ...((raw.input ?? {}) as Record<string, unknown>) };
+    if (paths.length) input.paths = paths;
+    if (opts.fromBeginning) input.startAt = 'beginning';
+    if (opts.format) input.format = opts.format;
+    raw.input = input;
+    if (opts.brokers) raw.kafka = { ...((raw.kafka ?? {}) as object), brokers: opts.brokers.split(',').map((s) => s.trim()) };
+    if (opts.dataDir) raw.dataDir = opts.dataDir;
+  };
+  try {
+    return opts.config
+      ? loadConfigFile(opts.config, tailConfigSchema, { overrides })
+      : parseConfigText('', '(command line)', tailConfigSchema, { overrides });
+  } catch (err) {
+    if (err instanceof ConfigError) throw usageError(err.message, opts.config ? undefined : 'give paths to follow, or a config file with -c');
+    throw err;
+  }
+}
+
+/**
+ * One life of the pipeline: until a stop or reload signal, or a fatal output error.
+ * Kafka being down at startup is not fatal: we retry, unhealthy, until it answers.
+ */
+async function runOnce(
+  config: TailConfig,
+  logger: Logger,
+  metrics: TailMetrics,
+  state: { healthy: boolean; detail: string },
+  setWake: (wake: () => void) => void,
+  signalled: () => 'stop' | 'reload' | undefined,
+): Promise<'stop' | 'reload'> {
+  const parser = parserFromOptions({ logFormat: config.input.format, maxLineBytes: config.input.maxLineBytes });
+  const decode = createLineDecoder(parser, { maxLineBytes: config.input.maxLineBytes });
+  const abort = new AbortController();
+  setWake(() => abort.abort());
+  if (signalled()) abort.abort();
+
+  const kafka = createKafka(config.kafka, logger);
+  state.detail = 'connecting to Kafka';
+  const producer = await withRetry(() => createKafkaProducer(kafka, config.output), {
+    isRetriable: isRetriableKafkaError,
+    signal: abort.signal,
+    onRetry: (err, attempt) => logger.warn({ err: String(err), attempt, brokers: config.kafka.brokers }, 'cannot connect to Kafka; retrying'),
+  }).catch((err: unknown) => {
+    if (abort.signal.aborted) return undefined;
+    throw outputError(`Kafka: ${String(err)}`, `brokers: ${config.kafka.brokers.join(', ')}`);
+  });
+  if (!producer) return signalled() ?? 'stop';
+
+  const { format, ...inputOptions } = config.input;
+  const input = createTailInput({ ...inputOptions, dataDir: config.dataDir }, { logger });
+  logger.info({ paths: config.input.paths, format, topic: config.output.topic, brokers: config.kafka.brokers, dataDir: config.dataDir }, 'following');
+  state.healthy = true;
+  state.detail = 'following';
+  const output = createKafkaEventOutput(producer, config.output);
+  const loop = startTailLoop(input, decode, output, { maxInFlightBytes: config.output.maxInFlightBytes, signal: abort.signal }, metrics, logger);
+  const registryFile = registryPath(config.dataDir);
+  const gauges = setInterval(() => refreshGauges(input.stats().files, registryFile, metrics), 1000);
+
+  let failure: unknown;
+  try {
+    await loop.done;
+  } catch (err) {
+    failure = err;
+  }
+  state.healthy = false;
+  state.detail = 'stopping';
+  const left = failure ? 0 : await loop.drain(config.output.shutdownTimeoutMs);
+  if (left > 0) logger.warn({ bytesInFlight: left }, 'shutdown timeout: unacknowledged lines will be read again at the next start');
+  clearInterval(gauges);
+  await input.close();
+  await producer.close().catch((err: unknown) => logger.warn({ err: String(err) }, 'closing the Kafka producer failed'));
+  if (failure) throw outputError(`Kafka rejected a batch: ${String(failure)}`, 'the registry was saved up to the last acknowledged line; fix the cause and restart');
+  logger.info('stopped; registry saved');
+  return signalled() ?? 'stop';
+}
+
+function refreshGauges(files: Array<{ path: string; bytesBehind: number }>, registryFile: string, metrics: TailMetrics): void {
+  metrics.bytesBehind.reset();
+  for (const f of files) metrics.bytesBehind.set({ path: f.path }, f.bytesBehind);
+  stat(registryFile).then(
+    (st) => metrics.registryAge.set((Date.now() - st.mtimeMs) / 1000),
+    () => metrics.registryAge.set(-1),
+  );
+}

@@ -1,0 +1,122 @@
+/**
+ * The tailer's loop: batches of lines -> events and bad rows -> output -> ack back to the input,
+ * so the registry only moves over lines whose events the output acknowledged.
+ *
+ * Backpressure: a window of bytes in flight; when the output is slow or down, `acquire` waits,
+ * the loop stops pulling batches and the input stops reading: the log file is the buffer.
+ */
+import type { LineBatch } from '../input/types';
+import type { OutMessage } from '../kafka/producer';
+import type { TailMetrics } from '../observe/tail-metrics';
+import { badRowKind } from '../snowplow/badrow';
+import type { SnowplowEvent } from '../snowplow/event';
+import { eventToJson } from '../snowplow/format';
+import type { Logger } from '../util/logger';
+import { isRetriableDefault, withRetry, type IsRetriable, type RetryPolicy } from '../util/retry';
+import { InFlightWindow } from '../util/window';
+import type { LineDecoder } from './decode-lines';
+
+/** Where decoded events go: Kafka for `tail`, the embedded pipeline for `run`. */
+export interface EventOutput {
+  /** Resolves when both events and bad rows are durably accepted. */
+  send(events: OutMessage[], bad: OutMessage[]): Promise<void>;
+  /** Which errors are worth retrying (a broker that is down) rather than fatal (a rejected message). */
+  isRetriable?: IsRetriable;
+}
+
+export interface TailSource {
+  batches(): AsyncIterable<LineBatch>;
+  ack(batch: LineBatch): void;
+}
+
+export interface TailLoopOptions {
+  maxInFlightBytes: number;
+  retry?: RetryPolicy;
+  /** Aborting stops reading; what is in flight is still delivered by `drain`. */
+  signal: AbortSignal;
+}
+
+/** Kafka key: events of one visitor go to one partition, so per-visitor order holds. */
+export function visitorKeyOf(e: SnowplowEvent): string | null {
+  const v = e.domain_userid ?? e.network_userid ?? e.user_ipaddress;
+  return typeof v === 'string' && v !== '' ? v : null;
+}
+
+export interface TailLoop {
+  /** Resolves when reading stopped (signal aborted or the source ended). Rejects on a fatal output error. */
+  done: Promise<void>;
+  /** Waits until everything read was acknowledged, at most `timeoutMs`; returns what was still in flight. */
+  drain(timeoutMs: number): Promise<number>;
+}
+
+export function startTailLoop(
+  source: TailSource,
+  decode: LineDecoder,
+  output: EventOutput,
+  opts: TailLoopOptions,
+  metrics: TailMetrics,
+  logger: Logger,
+): TailLoop {
+  const window = new InFlightWindow(opts.maxInFlightBytes);
+  let fatal: unknown;
+  let failFatal: (err: unknown) => void = () => {};
+  const fatalSeen = new Promise<never>((_, reject) => (failFatal = reject));
+  fatalSeen.catch(() => {});
+
+  const deliver = async (batch: LineBatch, cost: number) => {
+    const events: OutMessage[] = [];
+    const bad: OutMessage[] = [];
+    for (const line of batch.lines) {
+      const outcome = decode(line, batch.path);
+      const headers = { 'tailplow-source': batch.path, 'tailplow-offset': String(line.offset) };
+      for (const e of outcome.events) events.push({ key: visitorKeyOf(e), value: eventToJson(e), headers });
+      for (const b of outcome.bad) {
+        metrics.badRows.inc({ reason: badRowKind(b) ?? 'unknown' });
+        bad.push({ key: null, value: JSON.stringify(b), headers });
+      }
+      if (outcome.skipped) metrics.skipped.inc({ reason: outcome.skipped });
+    }
+    metrics.linesRead.inc(batch.lines.length);
+    const started = performance.now();
+    await withRetry(() => output.send(events, bad), {
+      policy: opts.retry,
+      isRetriable: output.isRetriable ?? isRetriableDefault,
+      onRetry: (err, attempt, delayMs) => {
+        metrics.outputErrors.inc();
+        logger.warn({ err: String(err), attempt, delayMs, path: batch.path }, 'output failed; retrying (reading pauses while the window is full)');
+      },
+    });
+    metrics.outputLatency.observe((performance.now() - started) / 1000);
+    metrics.eventsProduced.inc(events.length);
+    source.ack(batch);
+    window.release(cost);
+    metrics.inFlightBytes.set(window.inFlight);
+  };
+
+  const done = (async () => {
+    const aborted = new Promise<void>((resolve) => opts.signal.addEventListener('abort', () => resolve(), { once: true }));
+    const iterator = source.batches()[Symbol.asyncIterator]();
+    while (!opts.signal.aborted && fatal === undefined) {
+      const next = await Promise.race([iterator.next(), aborted.then(() => null), fatalSeen]);
+      if (next === null || next.done) break;
+      const batch = next.value;
+      const cost = batch.lines.reduce((n, l) => n + l.nextOffset - l.offset, 0);
+      await Promise.race([window.acquire(cost), fatalSeen]);
+      metrics.inFlightBytes.set(window.inFlight);
+      deliver(batch, cost).catch((err: unknown) => {
+        fatal = err;
+        failFatal(err);
+      });
+    }
+    if (fatal !== undefined) throw fatal;
+  })();
+
+  return {
+    done,
+    async drain(timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (window.inFlight > 0 && Date.now() < deadline && fatal === undefined) await new Promise((r) => setTimeout(r, 10));
+      return window.inFlight;
+    },
+  };
+}
