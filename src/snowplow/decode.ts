@@ -14,9 +14,8 @@ import {
   trackerProtocolViolations,
   type TrackerProtocolMessage,
 } from './badrow';
-import { FIELD_MAX_LENGTHS } from './fields';
 import { deterministicEventId } from './ids';
-import { applyParam, applyTimestamps, derivedTstampMs, newParamState, type ParamState, tsvSafe } from './params';
+import { applyParam, applyTimestamps, checkLength, derivedTstampMs, newParamState, type ParamState, tsvSafe } from './params';
 import { parseQueryString } from './querystring';
 import { decodeContexts, decodeUnstruct, parseIgluUri, parseJson, type SdjProblem } from './sdj';
 import { isoOf, isStorableMs } from './tstamp';
@@ -123,6 +122,8 @@ interface Collected {
   record: AccessRecord;
   ctx: DecodeContext;
   query: Array<[string, string]>;
+  /** Names in the query string, when a POST also has one (they override body values). */
+  queryKeys?: Set<string>;
 }
 
 function nvps(pairs: Iterable<[string, string]>): Nvp[] {
@@ -199,16 +200,28 @@ const BUILTIN_SCHEMAS: Readonly<Record<string, readonly [string, string]>> = {
   struct: ['com.google.analytics', 'event'],
 };
 
-function setUrlParts(ev: SnowplowEvent, url: string, prefix: 'page' | 'refr'): void {
+function setPageUrlParts(st: ParamState, url: string): void {
   const parts = splitUrl(url);
   if (parts === undefined) return;
-  const e = ev as Record<string, unknown>;
-  e[`${prefix}_urlscheme`] = parts.scheme;
-  e[`${prefix}_urlhost`] = parts.host;
-  e[`${prefix}_urlport`] = parts.port;
-  if (parts.path !== undefined) e[`${prefix}_urlpath`] = parts.path;
-  if (parts.query !== undefined) e[`${prefix}_urlquery`] = parts.query;
-  if (parts.fragment !== undefined) e[`${prefix}_urlfragment`] = parts.fragment;
+  const ev = st.ev;
+  ev.page_urlscheme = checkLength(st, 'page_urlscheme', parts.scheme, 16);
+  ev.page_urlhost = checkLength(st, 'page_urlhost', parts.host, 255);
+  ev.page_urlport = parts.port;
+  if (parts.path !== undefined) ev.page_urlpath = checkLength(st, 'page_urlpath', parts.path, 3000);
+  if (parts.query !== undefined) ev.page_urlquery = checkLength(st, 'page_urlquery', parts.query, 6000);
+  if (parts.fragment !== undefined) ev.page_urlfragment = checkLength(st, 'page_urlfragment', parts.fragment, 3000);
+}
+
+function setRefrUrlParts(st: ParamState, url: string): void {
+  const parts = splitUrl(url);
+  if (parts === undefined) return;
+  const ev = st.ev;
+  ev.refr_urlscheme = checkLength(st, 'refr_urlscheme', parts.scheme, 16);
+  ev.refr_urlhost = checkLength(st, 'refr_urlhost', parts.host, 255);
+  ev.refr_urlport = parts.port;
+  if (parts.path !== undefined) ev.refr_urlpath = checkLength(st, 'refr_urlpath', parts.path, 6000);
+  if (parts.query !== undefined) ev.refr_urlquery = checkLength(st, 'refr_urlquery', parts.query, 6000);
+  if (parts.fragment !== undefined) ev.refr_urlfragment = checkLength(st, 'refr_urlfragment', parts.fragment, 3000);
 }
 
 function firstIpOfParam(v: string): string | undefined {
@@ -216,18 +229,36 @@ function firstIpOfParam(v: string): string | undefined {
   return tsvSafe(m === null ? v : v.slice(0, m.index));
 }
 
+/** The merged parameters of one event, for bad-row payloads only (built lazily). */
+function mergedParams(c: Collected, body: Record<string, string> | undefined): Record<string, string> {
+  const params: Record<string, string> = {};
+  if (body !== undefined) for (const key in body) params[key] = body[key] as string;
+  for (const [name, value] of c.query) params[name] = value;
+  return params;
+}
+
+const encodeSpaces = (s: string): string => (s.indexOf(' ') === -1 ? s : s.replace(/ /g, '%20'));
+
 /**
- * Builds one event from its merged tracker parameters (tp2 body values, then the query string,
- * which wins). Returns the event or its bad row.
+ * Builds one event from its tracker parameters: the tp2 body values (if any), then the query
+ * string, which wins (as in Snowplow's Tp2Adapter). Returns the event or its bad row.
  */
-function buildEvent(c: Collected, params: Record<string, string>, index: number): SnowplowEvent | BadRow {
+function buildEvent(c: Collected, body: Record<string, string> | undefined, index: number): SnowplowEvent | BadRow {
   const st: ParamState = newParamState();
-  for (const key in params) {
-    const v = params[key] as string;
-    if (v !== '') applyParam(st, key, v);
+  const query = c.query;
+  if (body !== undefined) {
+    const shadowed = c.queryKeys;
+    for (const key in body) {
+      const v = body[key] as string;
+      if (v !== '' && (shadowed === undefined || !shadowed.has(key))) applyParam(st, key, v);
+    }
+  }
+  for (let k = 0; k < query.length; k++) {
+    const pair = query[k] as [string, string];
+    if (pair[1] !== '') applyParam(st, pair[0], pair[1]);
   }
   const ev = st.ev;
-  if (ev.event === undefined && params.e === undefined) {
+  if (ev.event === undefined && !st.failures.some((f) => f.field === 'e')) {
     st.failures.push({ field: 'e', value: null, expectation: 'missing: every tracker event needs an event type (e=pv, pp, se, ue, tr or ti)' });
   }
   applyTimestamps(st);
@@ -238,36 +269,33 @@ function buildEvent(c: Collected, params: Record<string, string>, index: number)
   ev.event_id = st.eid ?? deterministicEventId(c.ctx.line, c.ctx.offset, index);
 
   const ip = st.ip !== undefined ? firstIpOfParam(st.ip) : c.ip;
-  if (ip !== undefined) ev.user_ipaddress = ip;
+  if (ip !== undefined) ev.user_ipaddress = checkLength(st, 'user_ipaddress', ip, 128);
   const ua = st.ua ?? c.useragent;
-  if (ua !== undefined) ev.useragent = ua;
+  if (ua !== undefined) ev.useragent = checkLength(st, 'useragent', ua, 1000);
   const nuid = st.tnuid ?? st.nuid ?? c.networkUserId;
-  if (nuid !== undefined) ev.network_userid = nuid;
+  if (nuid !== undefined) ev.network_userid = checkLength(st, 'network_userid', nuid, 128);
 
   // Legacy ev_* structured-event names only fill what se_* did not.
-  if (ev.se_category === undefined && st.evCa !== undefined) ev.se_category = st.evCa;
-  if (ev.se_action === undefined && st.evAc !== undefined) ev.se_action = st.evAc;
-  if (ev.se_label === undefined && st.evLa !== undefined) ev.se_label = st.evLa;
-  if (ev.se_property === undefined && st.evPr !== undefined) ev.se_property = st.evPr;
+  if (ev.se_category === undefined && st.evCa !== undefined) ev.se_category = checkLength(st, 'se_category', st.evCa, 1000);
+  if (ev.se_action === undefined && st.evAc !== undefined) ev.se_action = checkLength(st, 'se_action', st.evAc, 1000);
+  if (ev.se_label === undefined && st.evLa !== undefined) ev.se_label = checkLength(st, 'se_label', st.evLa, 4096);
+  if (ev.se_property === undefined && st.evPr !== undefined) ev.se_property = checkLength(st, 'se_property', st.evPr, 1000);
   if (ev.se_value === undefined && st.evVa !== undefined) ev.se_value = st.evVa;
-  if (ev.ti_name === undefined && st.tiNa !== undefined) ev.ti_name = st.tiNa;
+  if (ev.ti_name === undefined && st.tiNa !== undefined) ev.ti_name = checkLength(st, 'ti_name', st.tiNa, 255);
 
   // The tracker's url wins over the Referer header (the page that loaded the pixel).
   const pageUrl = st.url ?? c.referer;
   if (pageUrl !== undefined) {
-    const url = pageUrl.indexOf(' ') === -1 ? pageUrl : pageUrl.replace(/ /g, '%20');
-    ev.page_url = url;
-    setUrlParts(ev, url, 'page');
+    const url = encodeSpaces(pageUrl);
+    ev.page_url = checkLength(st, 'page_url', url, 10000);
+    setPageUrlParts(st, url);
   }
-  if (ev.page_referrer !== undefined) {
-    const refr = ev.page_referrer;
-    setUrlParts(ev, refr.indexOf(' ') === -1 ? refr : refr.replace(/ /g, '%20'), 'refr');
-  }
+  if (ev.page_referrer !== undefined) setRefrUrlParts(st, encodeSpaces(ev.page_referrer));
   ev.derived_tstamp = isoOf(derivedTstampMs(st, c.collectorMs));
 
   if (st.failures.length > 0) {
     const messages: EnrichmentFailureMessage[] = st.failures.map((message) => ({ enrichment: null, message }));
-    return enrichmentFailures(enrichmentPayload(c, params, ev), c.nowIso, messages);
+    return enrichmentFailures(enrichmentPayload(c, mergedParams(c, body), ev), c.nowIso, messages);
   }
 
   const schemaProblems: unknown[] = [];
@@ -290,7 +318,7 @@ function buildEvent(c: Collected, params: Record<string, string>, index: number)
     }
   }
   if (schemaProblems.length > 0) {
-    return schemaViolations(enrichmentPayload(c, params, ev), c.nowIso, schemaProblems);
+    return schemaViolations(enrichmentPayload(c, mergedParams(c, body), ev), c.nowIso, schemaProblems);
   }
 
   const builtin = ev.event === undefined ? undefined : BUILTIN_SCHEMAS[ev.event];
@@ -302,38 +330,25 @@ function buildEvent(c: Collected, params: Record<string, string>, index: number)
   } else if (ev.event === 'unstruct' && unstruct !== undefined) {
     const key = parseIgluUri(unstruct.schema);
     if (key !== undefined) {
-      ev.event_vendor = key.vendor;
-      ev.event_name = key.name;
-      ev.event_format = key.format;
-      ev.event_version = key.version;
+      ev.event_vendor = checkLength(st, 'event_vendor', key.vendor, 1000);
+      ev.event_name = checkLength(st, 'event_name', key.name, 1000);
+      ev.event_format = checkLength(st, 'event_format', key.format, 128);
+      ev.event_version = checkLength(st, 'event_version', key.version, 128);
     }
   }
 
-  let tooLong: EnrichmentFailureMessage[] | undefined;
-  const e = ev as Record<string, unknown>;
-  for (const key in e) {
-    const limit = FIELD_MAX_LENGTHS[key];
-    const v = e[key];
-    if (limit !== undefined && typeof v === 'string' && v.length > limit) {
-      tooLong ??= [{ enrichment: null, message: { error: "Enriched event does not conform to atomic schema field's length restrictions" } }];
-      tooLong.push({ enrichment: null, message: { error: `Field ${key} longer than maximum allowed size ${limit} (it has ${v.length} characters)` } });
-    }
+  if (st.tooLong.length > 0) {
+    const messages: EnrichmentFailureMessage[] = [
+      { enrichment: null, message: { error: "Enriched event does not conform to atomic schema field's length restrictions" } },
+    ];
+    for (const error of st.tooLong) messages.push({ enrichment: null, message: { error } });
+    return enrichmentFailures(enrichmentPayload(c, mergedParams(c, body), ev), c.nowIso, messages);
   }
-  if (tooLong !== undefined) return enrichmentFailures(enrichmentPayload(c, params, ev), c.nowIso, tooLong);
   return ev;
 }
 
 function isBadRow(x: SnowplowEvent | BadRow): x is BadRow {
   return (x as BadRow).data !== undefined && typeof (x as BadRow).schema === 'string';
-}
-
-function paramsFromQuery(query: Array<[string, string]>): Record<string, string> {
-  const params: Record<string, string> = {};
-  for (let k = 0; k < query.length; k++) {
-    const pair = query[k] as [string, string];
-    params[pair[0]] = pair[1];
-  }
-  return params;
 }
 
 function push(out: DecodeOutcome, x: SnowplowEvent | BadRow): void {
@@ -388,12 +403,11 @@ function decodePostBody(c: Collected, body: string, out: DecodeOutcome): void {
       continue;
     }
     const messages: TrackerProtocolMessage[] = [];
-    const params: Record<string, string> = {};
     const obj = item as Record<string, unknown>;
     for (const key in obj) {
       const v = obj[key];
-      if (typeof v === 'string') params[key] = v;
-      else if (v === null) messages.push({ field: key, value: null, expectation: 'value cannot be null: payload_data values must be strings' });
+      if (typeof v === 'string') continue;
+      if (v === null) messages.push({ field: key, value: null, expectation: 'value cannot be null: payload_data values must be strings' });
       else messages.push({ field: key, value: JSON.stringify(v) ?? null, expectation: 'value is not a string: payload_data values must be strings (e.g. "1" not 1)' });
     }
     for (const key of REQUIRED_IN_POST) {
@@ -403,11 +417,7 @@ function decodePostBody(c: Collected, body: string, out: DecodeOutcome): void {
       tpv(messages, single());
       continue;
     }
-    for (let k = 0; k < c.query.length; k++) {
-      const pair = c.query[k] as [string, string];
-      params[pair[0]] = pair[1];
-    }
-    push(out, buildEvent(c, params, index));
+    push(out, buildEvent(c, obj as Record<string, string>, index));
   }
 }
 
@@ -419,7 +429,7 @@ export function decodeRecord(record: AccessRecord, ctx: DecodeContext): DecodeOu
   const route = routeOf(record);
   if (route !== 'tp1' && route !== 'tp2') return { events: [], bad: [], skipped: route };
   const nowMs = ctx.now === undefined ? Date.now() : ctx.now();
-  const nowIso = isStorableMs(nowMs) ? isoOf(nowMs) : new Date(0).toISOString();
+  const nowIso = isoOf(isStorableMs(nowMs) ? nowMs : 0);
   const out: DecodeOutcome = { events: [], bad: [] };
 
   const collectorMs = record.timestampMs;
@@ -456,6 +466,7 @@ export function decodeRecord(record: AccessRecord, ctx: DecodeContext): DecodeOu
 
   const body = record.method !== undefined && record.method.toUpperCase() === 'POST' ? present(record.requestBody) : undefined;
   if (body !== undefined) {
+    if (qs.params.length > 0) c.queryKeys = new Set(qs.params.map((pair) => pair[0]));
     decodePostBody(c, body, out);
     return out;
   }
@@ -472,7 +483,7 @@ export function decodeRecord(record: AccessRecord, ctx: DecodeContext): DecodeOu
     }
     return out;
   }
-  push(out, buildEvent(c, paramsFromQuery(qs.params), 0));
+  push(out, buildEvent(c, undefined, 0));
   return out;
 }
 
@@ -482,10 +493,12 @@ export function decodeRecord(record: AccessRecord, ctx: DecodeContext): DecodeOu
  */
 export function decodeLine(line: string, parser: LineParser, ctx: Omit<DecodeContext, 'line'>): DecodeOutcome {
   const parsed = parser(line);
-  const full: DecodeContext = { ...ctx, line };
-  if (parsed.ok) return decodeRecord(parsed.record, full);
+  if (parsed.ok) {
+    const full: DecodeContext = { line, offset: ctx.offset, source: ctx.source, now: ctx.now, maxLineBytes: ctx.maxLineBytes };
+    return decodeRecord(parsed.record, full);
+  }
   const nowMs = ctx.now === undefined ? Date.now() : ctx.now();
-  const nowIso = isStorableMs(nowMs) ? isoOf(nowMs) : new Date(0).toISOString();
+  const nowIso = isoOf(isStorableMs(nowMs) ? nowMs : 0);
   if (parsed.reason === 'line_too_long') {
     return { events: [], bad: [sizeViolation(line, ctx.maxLineBytes ?? -1, nowIso, parsed.message)] };
   }

@@ -32,6 +32,10 @@ export interface SchemaKey {
   version: string;
 }
 
+export function isIgluUri(uri: string): boolean {
+  return IGLU_URI_RE.test(uri);
+}
+
 export function parseIgluUri(uri: string): SchemaKey | undefined {
   const m = IGLU_URI_RE.exec(uri);
   if (m === null) return undefined;
@@ -68,7 +72,7 @@ function asSelfDescribing(field: string, where: string, v: unknown, root: unknow
     };
   }
   const schema = v.schema;
-  if (typeof schema !== 'string' || parseIgluUri(schema) === undefined) {
+  if (typeof schema !== 'string' || !isIgluUri(schema)) {
     return {
       ok: false,
       problem: {
