@@ -14,7 +14,7 @@ export interface LineSplitterState {
   lineStart: number;
   /** Offset of the next byte to be fed. */
   position: number;
-  /** Bytes held for the unfinished line. */
+  /** Bytes of the unfinished line seen so far (at most maxLineBytes of them are held). */
   pendingBytes: number;
 }
 
@@ -38,20 +38,34 @@ export interface LineSplitter {
 export function createLineSplitter(startOffset: number, maxLineBytes: number): LineSplitter {
   let lineStart = startOffset;
   let position = startOffset;
-  // The unfinished line: its first bytes (capped at maxLineBytes) and whether bytes were dropped.
+  // The unfinished line: its first bytes (at most maxLineBytes are kept) and how many were seen.
   let carry: Buffer[] = [];
   let carryLength = 0;
-  let truncated = false;
+  let seen = 0;
+  let lastWasCarriageReturn = false;
 
   const keep = (bytes: Buffer) => {
-    const room = maxLineBytes - carryLength;
-    if (bytes.length > room) truncated = true;
-    const kept = bytes.length > room ? bytes.subarray(0, room) : bytes;
+    if (bytes.length === 0) return;
+    seen += bytes.length;
+    lastWasCarriageReturn = bytes[bytes.length - 1] === CARRIAGE_RETURN;
+    const kept = bytes.subarray(0, maxLineBytes - carryLength);
     if (kept.length > 0) {
       // Copied: the caller reuses its read buffer.
       carry.push(Buffer.from(kept));
       carryLength += kept.length;
     }
+  };
+
+  /** Ends the unfinished line; `crlf`: the byte before its newline was a \r, not part of the text. */
+  const takeCarry = (crlf: boolean): { text: string; tooLong: boolean } => {
+    const length = seen - (crlf ? 1 : 0);
+    const whole = Buffer.concat(carry, carryLength);
+    const text = whole.toString('utf8', 0, Math.min(length, maxLineBytes));
+    carry = [];
+    carryLength = 0;
+    seen = 0;
+    lastWasCarriageReturn = false;
+    return { text, tooLong: length > maxLineBytes };
   };
 
   const record = (text: string, nextOffset: number, tooLong: boolean): LineRecord => {
@@ -73,19 +87,15 @@ export function createLineSplitter(startOffset: number, maxLineBytes: number): L
           break;
         }
         const nextOffset = position + newline + 1;
-        if (carryLength === 0 && !truncated) {
+        if (seen === 0) {
           let end = newline;
           if (end > at && chunk[end - 1] === CARRIAGE_RETURN) end--;
           const tooLong = end - at > maxLineBytes;
           lines.push(record(chunk.toString('utf8', at, tooLong ? at + maxLineBytes : end), nextOffset, tooLong));
         } else {
           keep(chunk.subarray(at, newline));
-          let whole = Buffer.concat(carry, carryLength);
-          if (!truncated && whole.length > 0 && whole[whole.length - 1] === CARRIAGE_RETURN) whole = whole.subarray(0, -1);
-          lines.push(record(whole.toString('utf8'), nextOffset, truncated));
-          carry = [];
-          carryLength = 0;
-          truncated = false;
+          const { text, tooLong } = takeCarry(lastWasCarriageReturn);
+          lines.push(record(text, nextOffset, tooLong));
         }
         at = newline + 1;
       }
@@ -93,13 +103,10 @@ export function createLineSplitter(startOffset: number, maxLineBytes: number): L
       return { lines, consumed: at };
     },
     flush() {
-      if (carryLength === 0 && !truncated) return null;
-      const line = record(Buffer.concat(carry, carryLength).toString('utf8'), position, truncated);
-      carry = [];
-      carryLength = 0;
-      truncated = false;
-      return line;
+      if (seen === 0) return null;
+      const { text, tooLong } = takeCarry(false);
+      return record(text, position, tooLong);
     },
-    state: () => ({ lineStart, position, pendingBytes: carryLength }),
+    state: () => ({ lineStart, position, pendingBytes: seen }),
   };
 }

@@ -57,6 +57,8 @@ export interface TailInput {
   close(): Promise<void>;
 }
 
+const MIN_SCAN_GAP_MS = 20;
+
 interface PathStat {
   path: string;
   dev: string;
@@ -94,6 +96,13 @@ interface Tracked {
   prefixHash: string | undefined;
   handle: FileHandle | null;
   atEof: boolean;
+  /**
+   * Set when reading caught up with the file: before reading on, its first bytes are checked, so a
+   * truncation followed by more writes than before is not mistaken for an append.
+   */
+  checkHead: boolean;
+  /** Set when the first bytes no longer match: the next scan treats the file as truncated. */
+  suspect: boolean;
   /** Bumped by change events, so a read racing an event does not mark the file idle. */
   changeSeq: number;
   lastReadAt: number;
@@ -132,6 +141,7 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
   let openFiles = 0;
   let roundRobin = 0;
   let scanNeeded = false;
+  let lastScanAt = 0;
   let closed = false;
   let lastSavedJson = '';
 
@@ -186,6 +196,8 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
       prefixHash: undefined,
       handle: null,
       atEof: s.size <= start,
+      checkHead: false,
+      suspect: false,
       changeSeq: 0,
       lastReadAt: clock.now(),
       savedOffset: -1,
@@ -282,11 +294,23 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
     return out;
   }
 
+  /** Whether the file behind the open descriptor no longer starts with the bytes it had. */
+  async function headChanged(t: Tracked): Promise<boolean> {
+    if (!t.handle) return false;
+    const expected = t.head ?? (t.key.startsWith('short:') ? null : fpBytes);
+    if (expected === null) return false;
+    const length = typeof expected === 'number' ? expected : expected.length;
+    if (length === 0) return false;
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await t.handle.read(buf, 0, length, 0);
+    if (bytesRead < length) return true;
+    return typeof expected === 'number' ? fingerprintOfBytes(buf) !== t.key : !buf.equals(expected);
+  }
+
   async function contentReplaced(t: Tracked, s: PathStat): Promise<boolean> {
-    if (!t.handle || t.key.startsWith('short:') || s.size === t.size || s.size < fpBytes) return false;
-    const head = Buffer.alloc(fpBytes);
-    const { bytesRead } = await t.handle.read(head, 0, fpBytes, 0);
-    return bytesRead === fpBytes && fingerprintOfBytes(head) !== t.key;
+    if (!t.suspect && s.size === t.size) return false;
+    t.suspect = false;
+    return headChanged(t);
   }
 
   async function prefixMatches(t: Tracked, s: PathStat): Promise<boolean> {
@@ -495,6 +519,8 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
       }
       t.handle = handle;
       openFiles++;
+      // It may have been truncated and rewritten while it was closed.
+      t.checkHead = true;
       return true;
     } catch {
       scanNeeded = true;
@@ -548,9 +574,19 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
         return null;
       }
       const handle = t.handle!;
+      if (t.checkHead) {
+        t.checkHead = false;
+        if (await headChanged(t)) {
+          t.suspect = true;
+          t.atEof = true;
+          scanNeeded = true;
+          return null;
+        }
+      }
       const seq = t.changeSeq;
       const { bytesRead } = await handle.read(readBuffer, 0, readBuffer.length, t.readPos);
       if (bytesRead === 0) {
+        t.checkHead = true;
         if (seq === t.changeSeq) t.atEof = true;
         const st = await handle.stat();
         if (st.size < t.readPos) scanNeeded = true;
@@ -561,7 +597,10 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
         }
         return null;
       }
-      if (bytesRead < readBuffer.length && seq === t.changeSeq) t.atEof = true;
+      if (bytesRead < readBuffer.length) {
+        t.checkHead = true;
+        if (seq === t.changeSeq) t.atEof = true;
+      }
       t.readPos += bytesRead;
       if (t.readPos > t.size) t.size = t.readPos;
       t.lastReadAt = clock.now();
@@ -603,19 +642,25 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
     await ready;
     for (;;) {
       if (closed) return null;
-      if (inFlight < config.maxInFlightBatches) {
-        const batch = await exclusive(async () => {
-          if (closed) return null;
-          if (scanNeeded) {
-            scanNeeded = false;
-            await scan(false);
-          }
-          return readSomething();
-        });
-        if (batch) return batch;
+      if (inFlight >= config.maxInFlightBatches) {
+        await waitForWake();
+        continue;
       }
+      const batch = await exclusive(async () => {
+        if (closed) return null;
+        if (scanNeeded) {
+          scanNeeded = false;
+          lastScanAt = performance.now();
+          await scan(false);
+        }
+        return readSomething();
+      });
+      if (batch) return batch;
       if (closed) return null;
+      // A scan asked for right after one (a file that vanished while opening, say) waits a little: no busy loop.
+      const sinceScan = performance.now() - lastScanAt;
       if (!scanNeeded) await waitForWake();
+      else if (sinceScan < MIN_SCAN_GAP_MS) await new Promise((r) => setTimeout(r, MIN_SCAN_GAP_MS - sinceScan));
     }
   }
 
