@@ -16,9 +16,9 @@
  * prefix and have their IPv4 part masked. Strings that are not addresses are masked the way
  * Snowplow masks them (split on `.` or `:`), so the output matches Snowplow byte for byte.
  */
-import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
+import { hexDigest } from './hash';
 import { type Enrichment, type EnrichableEvent, OK } from './types';
 
 // ---------------------------------------------------------------------------------------------
@@ -161,7 +161,7 @@ export type PseudonymisationConfig = z.infer<typeof pseudonymisationConfigSchema
 
 /** Snowplow's pseudonym: lowercase hex of hash(UTF-8(value + salt)). */
 export function pseudonymise(value: string, salt: string, hashFunction: PiiHashFunction = 'SHA-256'): string {
-  return createHash(NODE_HASH[hashFunction]).update(value + salt, 'utf8').digest('hex');
+  return hexDigest(NODE_HASH[hashFunction], value + salt);
 }
 
 export function createPseudonymisationEnrichment(config: PseudonymisationConfig): Enrichment {
@@ -173,7 +173,7 @@ export function createPseudonymisationEnrichment(config: PseudonymisationConfig)
     for (const field of fields) {
       const value = event[field];
       // Snowplow hashes every non-null value, the empty string included.
-      if (typeof value === 'string') event[field] = createHash(algorithm).update(value + salt, 'utf8').digest('hex');
+      if (typeof value === 'string') event[field] = hexDigest(algorithm, value + salt);
     }
     return OK;
   };

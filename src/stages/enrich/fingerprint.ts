@@ -15,8 +15,8 @@
  * configured `createFingerprinter(config)`; the decoder/tailer calls it and stores the result in
  * `event_fingerprint`.
  */
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { hexDigest } from './hash';
 
 export const FINGERPRINT_ALGORITHMS = ['MD5', 'SHA1', 'SHA256', 'SHA384', 'SHA512'] as const;
 export type FingerprintAlgorithm = (typeof FINGERPRINT_ALGORITHMS)[number];
@@ -79,7 +79,7 @@ function compareCodeUnits(a: string, b: string): number {
 export function eventFingerprint(params: Readonly<Record<string, string | undefined>>, opts: FingerprintOptions = {}): string {
   const exclude = opts.excludeParameters ?? DEFAULT_EXCLUDED_PARAMETERS;
   const algorithm = NODE_HASH[opts.hashAlgorithm ?? 'MD5'];
-  return createHash(algorithm).update(fingerprintInput(params, exclude), 'utf8').digest('hex');
+  return hexDigest(algorithm, fingerprintInput(params, exclude));
 }
 
 /**
@@ -90,5 +90,5 @@ export function createFingerprinter(config: FingerprintConfig): (params: Readonl
   if (!config.enabled) return () => undefined;
   const excluded = new Set(config.excludeParameters);
   const algorithm = NODE_HASH[config.hashAlgorithm];
-  return (params) => createHash(algorithm).update(fingerprintInput(params, excluded), 'utf8').digest('hex');
+  return (params) => hexDigest(algorithm, fingerprintInput(params, excluded));
 }
