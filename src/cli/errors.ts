@@ -12,6 +12,8 @@ export const ExitCode = {
   input: 3,
   /** An output (Kafka, store, file) failed; nothing undelivered was marked done. */
   output: 4,
+  /** Another run holds the lock on the same state file. */
+  busy: 5,
   /** Stopped by SIGINT/SIGTERM after flushing and saving state. */
   interrupted: 130,
 } as const;

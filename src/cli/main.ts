@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { VERSION } from '../version';
 import { reportAndExitCode } from './errors';
 import { registerParse } from './commands/parse';
+import { registerReplay } from './commands/replay';
 import { registerTail } from './commands/tail';
 
 export function buildProgram(): Command {
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run `tailplow help <command>` for its options)');
   registerParse(program);
   registerTail(program);
+  registerReplay(program);
   return program;
 }
 

@@ -1,0 +1,349 @@
+/**
+ * `tailplow replay`: backfill historic (also gzipped) logs, fit for cron. Files are replayed
+ * oldest first; event ids are deterministic, so replaying twice never double counts in storage
+ * that de-duplicates on event_id; `--state` makes re-runs resume instead of repeat.
+ */
+import { availableParallelism } from 'node:os';
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { ConfigError, loadConfigFile, parseConfigText } from '../../config/load';
+import { tailConfigSchema } from '../../config/tail';
+import { isGzipPath } from '../../input/fingerprint';
+import { openLineSource } from '../../input/line-source';
+import { createKafka } from '../../kafka/connection';
+import { createKafkaProducer } from '../../kafka/producer';
+import type { DecodedBatch, Serialisation } from '../../pipeline/batch-decode';
+import { createDecodePool } from '../../pipeline/decode-pool';
+import { isRetriableKafkaError } from '../../pipeline/kafka-output';
+import { inTimeOrder, resolveInputs, uncompressedSize } from '../../replay/files';
+import { fileStream, kafkaOutput, nullOutput, streamOutput, type ReplayOutput } from '../../replay/outputs';
+import { createProgress } from '../../replay/progress';
+import { acquireLock, loadState, LockedError, saveState, type ReplayState } from '../../replay/state';
+import { parseTimeBound } from '../../replay/time-range';
+import { createLogger } from '../../util/logger';
+import { withRetry } from '../../util/retry';
+import { CliError, ExitCode, inputError, outputError, usageError } from '../errors';
+import { logFormatOption, maxLineBytesOption, parserFromOptions, positiveInt } from '../options';
+
+interface ReplayOptions {
+  logFormat: string;
+  maxLineBytes: number;
+  output: 'kafka' | 'json' | 'tsv' | 'null';
+  out?: string;
+  bad?: string;
+  since?: string;
+  until?: string;
+  dryRun?: boolean;
+  state?: string;
+  config?: string;
+  brokers?: string;
+  workers: number;
+  progress: 'auto' | 'bar' | 'json' | 'none';
+  progressInterval: number;
+}
+
+interface Totals {
+  lines: number;
+  events: number;
+  bad: number;
+  skipped: number;
+  outOfRange: number;
+  eventsByType: Record<string, number>;
+  badByKind: Record<string, number>;
+  skippedByReason: Record<string, number>;
+  minTs?: string;
+  maxTs?: string;
+}
+
+const newTotals = (): Totals => ({ lines: 0, events: 0, bad: 0, skipped: 0, outOfRange: 0, eventsByType: {}, badByKind: {}, skippedByReason: {} });
+
+function addTo(t: Totals, b: DecodedBatch): void {
+  t.lines += b.lines;
+  t.events += b.events.length;
+  t.bad += b.bad.length;
+  t.outOfRange += b.outOfRange;
+  for (const [k, v] of Object.entries(b.eventsByType)) t.eventsByType[k] = (t.eventsByType[k] ?? 0) + v;
+  for (const [k, v] of Object.entries(b.badByKind)) t.badByKind[k] = (t.badByKind[k] ?? 0) + v;
+  for (const [k, v] of Object.entries(b.skippedByReason)) {
+    t.skippedByReason[k] = (t.skippedByReason[k] ?? 0) + v;
+    t.skipped += v;
+  }
+  if (b.minTs && (!t.minTs || b.minTs < t.minTs)) t.minTs = b.minTs;
+  if (b.maxTs && (!t.maxTs || b.maxTs > t.maxTs)) t.maxTs = b.maxTs;
+}
+
+export function registerReplay(program: Command): void {
+  program
+    .command('replay')
+    .description('Backfill historic nginx logs (plain or .gz, any order) into Kafka or as JSON/TSV; resumable with --state')
+    .argument('<files...>', 'log files or globs, e.g. "/var/log/nginx/tracker.log*"')
+    .addOption(logFormatOption())
+    .addOption(new Option('-o, --output <output>', 'kafka, json, tsv or null').choices(['kafka', 'json', 'tsv', 'null']).default('kafka'))
+    .option('--out <file>', 'for json/tsv: write events here instead of stdout')
+    .option('--bad <file>', 'write bad rows (Snowplow bad-row JSON) here; kafka output sends them to the bad topic')
+    .option('--since <time>', 'only events with collector time >= this (ISO date/time, or 30m, 12h, 2d, 1w ago)')
+    .option('--until <time>', 'only events with collector time < this')
+    .option('--dry-run', 'read and decode everything, send nothing: counts per file, event type, bad-row reason, time range')
+    .option('--state <file>', 'remember delivered files/offsets here; a re-run continues where this one stopped')
+    .option('-c, --config <file>', 'YAML config for Kafka settings (same file as `tail`: kafka, output.topic, output.badTopic)')
+    .option('--brokers <list>', 'Kafka brokers, comma separated')
+    .addOption(new Option('--workers <n>', 'decoding threads (0: decode in the main thread)').default(Math.max(1, availableParallelism())).argParser((v) => (v === '0' ? 0 : positiveInt(v))))
+    .addOption(new Option('--progress <mode>', 'auto (bar on a terminal, JSON lines otherwise), bar, json, none').choices(['auto', 'bar', 'json', 'none']).default('auto'))
+    .addOption(new Option('--progress-interval <ms>', 'JSON progress line interval').default(10_000).argParser(positiveInt))
+    .addOption(maxLineBytesOption())
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 done; 2 invalid options or config; 3 an input file could not be read (the others were
+replayed); 4 the output failed (nothing undelivered was marked done in --state); 5 another run holds
+the --state lock; 130 interrupted by SIGINT/SIGTERM (delivered work saved in --state).`,
+    )
+    .action(async (args: string[], opts: ReplayOptions) => {
+      process.exitCode = await replay(args, opts);
+    });
+}
+
+async function replay(args: string[], opts: ReplayOptions): Promise<number> {
+  const logger = createLogger({ name: 'tailplow-replay', level: 'warn' });
+  const parser = parserFromOptions(opts);
+  const sinceMs = opts.since === undefined ? undefined : parseTimeBound(opts.since);
+  const untilMs = opts.until === undefined ? undefined : parseTimeBound(opts.until);
+  if (opts.since !== undefined && sinceMs === undefined) throw usageError(`invalid --since "${opts.since}": use an ISO date/time or a duration like 2d`);
+  if (opts.until !== undefined && untilMs === undefined) throw usageError(`invalid --until "${opts.until}": use an ISO date/time or a duration like 2d`);
+  const output = opts.dryRun ? 'null' : opts.output;
+  if (opts.out && output !== 'json' && output !== 'tsv') throw usageError('--out goes with --output json or tsv');
+
+  const { files, missing } = await resolveInputs(args);
+  const failures: string[] = missing.map((m) => `${m}: no such file`);
+  const ordered = await inTimeOrder(files, parser);
+
+  const release = opts.state && !opts.dryRun ? lockOrExplain(opts.state) : () => {};
+  try {
+    const state: ReplayState = opts.state ? await loadState(opts.state).catch((e: unknown) => {
+      throw usageError(`cannot use --state ${opts.state}: ${(e as Error).message}`);
+    }) : { version: 1, files: {} };
+    const sink = await openOutput(output, opts, logger);
+    const serialise: Serialisation = output === 'tsv' ? 'tsv' : output === 'null' ? 'none' : 'json';
+    const pool = createDecodePool(
+      {
+        format: opts.logFormat,
+        maxLineBytes: opts.maxLineBytes,
+        serialise,
+        sinceIso: sinceMs === undefined ? undefined : new Date(sinceMs).toISOString(),
+        untilIso: untilMs === undefined ? undefined : new Date(untilMs).toISOString(),
+      },
+      opts.workers,
+    );
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+
+    const sizes = await Promise.all(ordered.map((f) => uncompressedSize(f).catch(() => 0)));
+    const totalBytes = sizes.reduce((a, b) => a + b, 0);
+    const mode = opts.progress === 'auto' ? (process.stderr.isTTY ? 'bar' : 'json') : opts.progress;
+    const progress = mode === 'none' ? undefined : createProgress({ tty: mode === 'bar', intervalMs: opts.progressInterval, write: (l) => process.stderr.write(l + '\n') });
+    const totals = newTotals();
+    const perFile: Array<{ file: string; status: string; lines?: number; events?: number; bad?: number; time_range?: { from?: string; to?: string } | null }> = [];
+    let bytesBefore = 0;
+    let outputFailure: unknown;
+    let saveTimer: NodeJS.Timeout | undefined;
+    let dirty = false;
+    const persist = async () => {
+      if (opts.state && !opts.dryRun && dirty) {
+        dirty = false;
+        await saveState(opts.state, state);
+      }
+    };
+    if (opts.state && !opts.dryRun) saveTimer = setInterval(() => void persist().catch((e: unknown) => logger.error({ err: String(e) }, 'saving state failed')), 1000);
+
+    try {
+      for (let i = 0; i < ordered.length && !stop.signal.aborted && outputFailure === undefined; i++) {
+        const path = ordered[i]!;
+        const fileTotals = newTotals();
+        let source;
+        try {
+          source = await openLineSource(path, { maxLineBytes: opts.maxLineBytes, maxBatchLines: 1000 });
+        } catch (err) {
+          failures.push(`${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+          perFile.push({ file: path, status: 'unreadable' });
+          bytesBefore += sizes[i]!;
+          continue;
+        }
+        const key = source.fileKey;
+        const prev = state.files[key];
+        const size = sizes[i]!;
+        if (prev?.done && (isGzipPath(path) || prev.offset >= size)) {
+          perFile.push({ file: path, status: 'already done' });
+          bytesBefore += size;
+          continue;
+        }
+        const startOffset = prev && prev.offset <= size ? prev.offset : 0;
+        if (startOffset > 0) source = await openLineSource(path, { maxLineBytes: opts.maxLineBytes, maxBatchLines: 1000, startOffset });
+        let status = 'done';
+        try {
+          await pumpFile(source, pool, sink, stop.signal, (b) => {
+            addTo(totals, b);
+            addTo(fileTotals, b);
+            state.files[key] = { path, offset: b.endOffset, done: false, updatedAt: new Date().toISOString() };
+            dirty = true;
+            progress?.update({ bytes: bytesBefore + b.endOffset, totalBytes, lines: totals.lines, events: totals.events, bad: totals.bad, file: path });
+          });
+          if (stop.signal.aborted) status = 'interrupted';
+          else {
+            const end = state.files[key]?.offset ?? startOffset;
+            state.files[key] = { path, offset: end, done: true, updatedAt: new Date().toISOString() };
+            dirty = true;
+          }
+        } catch (err) {
+          if (err instanceof OutputFailure) {
+            outputFailure = err.cause;
+            status = 'output failed';
+          } else {
+            // A read error (corrupt gzip): what was delivered stays delivered; the file is not done.
+            failures.push(`${path}: ${(err as Error).message}`);
+            status = 'unreadable from byte ' + (state.files[key]?.offset ?? startOffset);
+          }
+        }
+        perFile.push({ file: path, status, lines: fileTotals.lines, events: fileTotals.events, bad: fileTotals.bad, time_range: fileTotals.minTs ? { from: fileTotals.minTs, to: fileTotals.maxTs } : null });
+        bytesBefore += size;
+      }
+    } finally {
+      clearInterval(saveTimer);
+      progress?.stop();
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+      await pool.close();
+      await sink.close().catch((e: unknown) => {
+        outputFailure ??= e;
+      });
+      await persist();
+    }
+
+    const summary = {
+      summary: opts.dryRun ? 'dry run' : 'replay',
+      output,
+      files: ordered.length,
+      lines: totals.lines,
+      events: totals.events,
+      bad: totals.bad,
+      skipped: totals.skipped,
+      out_of_range: totals.outOfRange,
+      events_by_type: totals.eventsByType,
+      bad_by_reason: totals.badByKind,
+      skipped_by_reason: totals.skippedByReason,
+      time_range: totals.minTs ? { from: totals.minTs, to: totals.maxTs } : null,
+      per_file: perFile,
+      errors: failures,
+    };
+    if (opts.dryRun) process.stderr.write(dryRunReport(summary) + '\n');
+    process.stderr.write(JSON.stringify(summary) + '\n');
+    if (outputFailure !== undefined) {
+      throw outputError(`output failed: ${String(outputFailure)}`, opts.state ? `${opts.state} holds only what was delivered; re-run the same command to continue` : undefined);
+    }
+    if (stop.signal.aborted) return ExitCode.interrupted;
+    if (failures.length) {
+      for (const f of failures) process.stderr.write(`tailplow: cannot read ${f}\n`);
+      return ExitCode.input;
+    }
+    return ExitCode.ok;
+  } finally {
+    release();
+  }
+}
+
+class OutputFailure extends Error {}
+
+/**
+ * Reads, decodes in parallel and delivers one file in order. Up to 4 batches wait for the output
+ * at once (Kafka round trips overlap); `onDelivered` runs strictly in file order.
+ */
+async function pumpFile(
+  source: AsyncIterable<import('../../input/types').LineBatch>,
+  pool: ReturnType<typeof createDecodePool>,
+  sink: ReplayOutput,
+  signal: AbortSignal,
+  onDelivered: (b: DecodedBatch) => void,
+): Promise<void> {
+  const decoding: Array<Promise<DecodedBatch>> = [];
+  const writing: Array<{ batch: DecodedBatch; done: Promise<void> }> = [];
+  const maxDecoding = 8;
+  const maxWriting = 4;
+  const settleOneWrite = async () => {
+    const w = writing.shift()!;
+    try {
+      await w.done;
+    } catch (err) {
+      throw new OutputFailure('output failed', { cause: err });
+    }
+    onDelivered(w.batch);
+  };
+  const writeOne = async () => {
+    const batch = await decoding.shift()!;
+    const done = sink.write(batch);
+    done.catch(() => {});
+    writing.push({ batch, done });
+    if (writing.length >= maxWriting) await settleOneWrite();
+  };
+  try {
+    for await (const batch of source) {
+      decoding.push(pool.submit(batch));
+      if (decoding.length >= maxDecoding) await writeOne();
+      if (signal.aborted) break;
+    }
+    while (decoding.length) await writeOne();
+  } finally {
+    // Whatever happened, deliver what was decoded and record it, so state stays exact.
+    while (writing.length) await settleOneWrite();
+  }
+}
+
+function lockOrExplain(stateFile: string): () => void {
+  try {
+    return acquireLock(stateFile);
+  } catch (err) {
+    if (err instanceof LockedError) throw new CliError(err.message, ExitCode.busy, 'wait for it to finish, or remove the lock file if that process is gone');
+    throw usageError(`cannot lock ${stateFile}: ${(err as Error).message}`);
+  }
+}
+
+async function openOutput(output: string, opts: ReplayOptions, logger: ReturnType<typeof createLogger>): Promise<ReplayOutput> {
+  if (output === 'null') return nullOutput;
+  if (output === 'json' || output === 'tsv') return streamOutput(fileStream(opts.out), opts.bad ? fileStream(opts.bad) : undefined);
+  const overrides = (raw: Record<string, unknown>) => {
+    raw.input = { paths: ['-'], ...((raw.input ?? {}) as object) };
+    if (opts.brokers) raw.kafka = { ...((raw.kafka ?? {}) as object), brokers: opts.brokers.split(',').map((s) => s.trim()) };
+  };
+  let config;
+  try {
+    config = opts.config ? loadConfigFile(opts.config, tailConfigSchema, { overrides }) : parseConfigText('', '(command line)', tailConfigSchema, { overrides });
+  } catch (err) {
+    if (err instanceof ConfigError) throw usageError(err.message);
+    throw err;
+  }
+  const kafka = createKafka(config.kafka, logger);
+  const producer = await withRetry(() => createKafkaProducer(kafka, config.output), {
+    policy: { initialMs: 200, maxMs: 5000, maxAttempts: 5 },
+    isRetriable: isRetriableKafkaError,
+  }).catch((err: unknown) => {
+    throw outputError(`cannot connect to Kafka at ${config.kafka.brokers.join(', ')}: ${String(err)}`);
+  });
+  const out = kafkaOutput(producer, config.output);
+  return {
+    write: (b) =>
+      withRetry(() => out.write(b), {
+        policy: { initialMs: 200, maxMs: 10_000, maxAttempts: 8 },
+        isRetriable: isRetriableKafkaError,
+        onRetry: (err, attempt) => logger.warn({ err: String(err), attempt }, 'Kafka send failed; retrying'),
+      }),
+    close: out.close,
+  };
+}
+
+function dryRunReport(s: { per_file: Array<{ file: string; status: string; lines?: number; events?: number; bad?: number }>; events_by_type: Record<string, number>; bad_by_reason: Record<string, number>; time_range: { from?: string; to?: string } | null; lines: number; events: number; bad: number; skipped: number }): string {
+  const rows = [`dry run: ${s.lines} lines, ${s.events} events, ${s.bad} bad rows, ${s.skipped} skipped; nothing was sent`];
+  rows.push('per file:');
+  for (const f of s.per_file) rows.push(`  ${f.file}: ${f.status}${f.lines !== undefined ? `, ${f.lines} lines, ${f.events} events, ${f.bad} bad` : ''}`);
+  rows.push('events by type: ' + (Object.entries(s.events_by_type).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'));
+  rows.push('bad rows by reason: ' + (Object.entries(s.bad_by_reason).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'));
+  rows.push(`time range: ${s.time_range ? `${s.time_range.from} .. ${s.time_range.to}` : 'no events'}`);
+  return rows.join('\n');
+}

@@ -1,0 +1,60 @@
+/**
+ * Decodes batches on worker threads and hands the results back IN INPUT ORDER, so outputs see
+ * lines in file order (per-visitor order holds) while decoding uses every core.
+ * With 0 workers it decodes in the calling thread: same results, no threads.
+ */
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { LineBatch } from '../input/types';
+import { createBatchDecoder, type BatchDecodeSettings, type DecodedBatch } from './batch-decode';
+
+export interface DecodePool {
+  /** Decodes in parallel; resolves in the order of submission when awaited in that order. */
+  submit(batch: LineBatch): Promise<DecodedBatch>;
+  close(): Promise<void>;
+}
+
+export function createDecodePool(settings: BatchDecodeSettings, workers: number): DecodePool {
+  if (workers <= 0) {
+    const decode = createBatchDecoder(settings);
+    return { submit: async (batch) => decode(batch), close: async () => {} };
+  }
+  const pending = new Map<number, { resolve: (r: DecodedBatch) => void; reject: (e: unknown) => void }>();
+  let seq = 0;
+  const threads = Array.from({ length: workers }, () => {
+    const w = new Worker(join(__dirname, 'decode-worker.js'), { workerData: settings });
+    w.on('message', (msg: { seq: number; result: DecodedBatch }) => {
+      pending.get(msg.seq)?.resolve(msg.result);
+      pending.delete(msg.seq);
+    });
+    w.on('error', (err) => {
+      for (const p of pending.values()) p.reject(err);
+      pending.clear();
+    });
+    return w;
+  });
+  const load = new Array<number>(workers).fill(0);
+  return {
+    submit(batch) {
+      const id = seq++;
+      // Least-loaded worker: batches differ in size (tp2 POSTs carry several events).
+      let best = 0;
+      for (let i = 1; i < workers; i++) if (load[i]! < load[best]!) best = i;
+      load[best]!++;
+      const chosen = best;
+      return new Promise<DecodedBatch>((resolve, reject) => {
+        pending.set(id, {
+          resolve: (r) => {
+            load[chosen]!--;
+            resolve(r);
+          },
+          reject,
+        });
+        threads[chosen]!.postMessage({ seq: id, batch });
+      });
+    },
+    async close() {
+      await Promise.all(threads.map((t) => t.terminate()));
+    },
+  };
+}
