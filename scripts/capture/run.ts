@@ -45,7 +45,7 @@ function ensureChromium(): void {
 /** Sends one recorded browser GET again on the legacy /ice.png path (same query, same headers). */
 async function replayOnLegacyPath(from: SentRequest): Promise<SentRequest> {
   const url = `${COLLECTOR}/ice.png?${from.rawQuery}`;
-  const headers = { ...from.headers, 'x-forwarded-for': '192.0.2.44' };
+  const headers: Record<string, string> = { ...from.headers, 'x-forwarded-for': '192.0.2.44' };
   delete headers.origin;
   const response = await fetch(url, { headers });
   if (response.status !== 200) throw new Error(`replay on /ice.png answered ${response.status}`);
