@@ -13,27 +13,41 @@ export interface ReplayOutput {
 export const nullOutput: ReplayOutput = { write: async () => {}, close: async () => {} };
 
 export function streamOutput(events: Writable, bad: Writable | undefined): ReplayOutput {
+  // A failing stream (ENOSPC, EACCES on open, EPIPE) emits 'error' besides failing the write's
+  // callback; without a listener that would crash the process instead of ending the replay with
+  // "output failed". Once failed, every later write fails with the same error.
+  const failures = new Map<Writable, Error>();
+  for (const s of bad ? [events, bad] : [events]) s.on('error', (err: Error) => failures.has(s) || failures.set(s, err));
   const put = (stream: Writable, items: Array<{ value: string }>) =>
     new Promise<void>((resolve, reject) => {
+      const failed = failures.get(stream);
+      if (failed) return reject(failed);
       if (items.length === 0) return resolve();
       let text = '';
       for (const it of items) text += it.value + '\n';
-      stream.write(text, (err) => (err ? reject(err) : resolve()));
+      stream.write(text, (err) => (err ? reject(failures.get(stream) ?? err) : resolve()));
+    });
+  const end = (s: Writable) =>
+    new Promise<void>((resolve, reject) => {
+      if (s === process.stdout || failures.has(s)) return resolve();
+      s.end((err?: Error | null) => (err ? reject(err) : resolve()));
     });
   return {
     async write(batch) {
       await Promise.all([put(events, batch.events), bad ? put(bad, batch.bad) : undefined]);
     },
     async close() {
-      const end = (s: Writable) => new Promise<void>((resolve) => (s === process.stdout ? resolve() : s.end(resolve)));
-      await end(events);
-      if (bad) await end(bad);
+      await Promise.all([end(events), bad ? end(bad) : undefined]);
     },
   };
 }
 
-export function fileStream(path: string | undefined): Writable {
-  return path === undefined || path === '-' ? process.stdout : createWriteStream(path);
+/**
+ * stdout for undefined or '-'; else the file, appended to when `append` (a resumable run adds to
+ * what earlier runs delivered instead of truncating it).
+ */
+export function fileStream(path: string | undefined, append = false): Writable {
+  return path === undefined || path === '-' ? process.stdout : createWriteStream(path, { flags: append ? 'a' : 'w' });
 }
 
 export function kafkaOutput(producer: Producer, topics: { topic: string; badTopic: string }): ReplayOutput {

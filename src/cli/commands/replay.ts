@@ -79,7 +79,7 @@ export function registerReplay(program: Command): void {
     .argument('<files...>', 'log files or globs, e.g. "/var/log/nginx/tracker.log*"')
     .addOption(logFormatOption())
     .addOption(new Option('-o, --output <output>', 'kafka, json, tsv or null').choices(['kafka', 'json', 'tsv', 'null']).default('kafka'))
-    .option('--out <file>', 'for json/tsv: write events here instead of stdout')
+    .option('--out <file>', 'for json/tsv: write events here instead of stdout (appended to when --state is given)')
     .option('--bad <file>', 'write bad rows (Snowplow bad-row JSON) here; kafka output sends them to the bad topic')
     .option('--since <time>', 'only events with collector time >= this (ISO date/time, or 30m, 12h, 2d, 1w ago)')
     .option('--until <time>', 'only events with collector time < this')
@@ -307,7 +307,11 @@ function lockOrExplain(stateFile: string): () => void {
 
 async function openOutput(output: string, opts: ReplayOptions, logger: ReturnType<typeof createLogger>): Promise<ReplayOutput> {
   if (output === 'null') return nullOutput;
-  if (output === 'json' || output === 'tsv') return streamOutput(fileStream(opts.out), opts.bad ? fileStream(opts.bad) : undefined);
+  if (output === 'json' || output === 'tsv') {
+    // With --state, earlier runs' output is delivered work: append to it, never truncate it.
+    const append = opts.state !== undefined;
+    return streamOutput(fileStream(opts.out, append), opts.bad ? fileStream(opts.bad, append) : undefined);
+  }
   const overrides = (raw: Record<string, unknown>) => {
     raw.input = { paths: ['-'], ...((raw.input ?? {}) as object) };
     if (opts.brokers) raw.kafka = { ...((raw.kafka ?? {}) as object), brokers: opts.brokers.split(',').map((s) => s.trim()) };
