@@ -111,7 +111,7 @@ async function replay(args: string[], opts: ReplayOptions): Promise<number> {
   if (opts.since !== undefined && sinceMs === undefined) throw usageError(`invalid --since "${opts.since}": use an ISO date/time or a duration like 2d`);
   if (opts.until !== undefined && untilMs === undefined) throw usageError(`invalid --until "${opts.until}": use an ISO date/time or a duration like 2d`);
   const output = opts.dryRun ? 'null' : opts.output;
-  if (opts.out && output !== 'json' && output !== 'tsv') throw usageError('--out goes with --output json or tsv');
+  if (opts.out && opts.output !== 'json' && opts.output !== 'tsv') throw usageError('--out goes with --output json or tsv');
 
   const { files, missing } = await resolveInputs(args);
   const failures: string[] = missing.map((m) => `${m}: no such file`);
