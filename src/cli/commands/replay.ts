@@ -148,11 +148,19 @@ async function replay(args: string[], opts: ReplayOptions): Promise<number> {
     let outputFailure: unknown;
     let saveTimer: NodeJS.Timeout | undefined;
     let dirty = false;
-    const persist = async () => {
-      if (opts.state && !opts.dryRun && dirty) {
-        dirty = false;
-        await saveState(opts.state, state);
-      }
+    // Saves run one after another: the timer's save and the final one share a temp file name, and
+    // an older snapshot must never be renamed over a newer one.
+    let saving: Promise<void> = Promise.resolve();
+    const persist = () => {
+      saving = saving
+        .catch(() => {})
+        .then(async () => {
+          if (opts.state && !opts.dryRun && dirty) {
+            dirty = false;
+            await saveState(opts.state, state);
+          }
+        });
+      return saving;
     };
     if (opts.state && !opts.dryRun) saveTimer = setInterval(() => void persist().catch((e: unknown) => logger.error({ err: String(e) }, 'saving state failed')), 1000);
 
