@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { VERSION } from '../version';
 import { reportAndExitCode } from './errors';
+import { registerCheckConfig } from './commands/check-config';
 import { registerParse } from './commands/parse';
 import { registerReplay } from './commands/replay';
 import { registerTail } from './commands/tail';
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
   registerParse(program);
   registerTail(program);
   registerReplay(program);
+  registerCheckConfig(program);
   return program;
 }
 
