@@ -291,13 +291,21 @@ async function pumpFile(
     writing.push({ batch, done });
     if (writing.length >= maxWriting) await settleOneWrite();
   };
+  let readError: unknown;
   try {
-    for await (const batch of source) {
-      decoding.push(pool.submit(batch));
-      if (decoding.length >= maxDecoding) await writeOne();
-      if (signal.aborted) break;
+    try {
+      for await (const batch of source) {
+        decoding.push(pool.submit(batch));
+        if (decoding.length >= maxDecoding) await writeOne();
+        if (signal.aborted) break;
+      }
+    } catch (err) {
+      if (err instanceof OutputFailure) throw err;
+      // A corrupt or truncated .gz: the lines read before the damage are still delivered.
+      readError = err;
     }
     while (decoding.length) await writeOne();
+    if (readError !== undefined) throw readError;
   } finally {
     // Whatever happened, deliver what was decoded and record it, so state stays exact.
     while (writing.length) await settleOneWrite();
