@@ -21,6 +21,7 @@ export const tailOutputSchema = producerSchema
     topic: z.string().min(1).default('tracking_raw').describe('Topic for events; key = domain_userid, else network_userid, else the user IP.'),
     badTopic: z.string().min(1).default('tracking_bad').describe('Topic for bad rows (Snowplow bad-row JSON).'),
     maxInFlightBytes: z.number().int().positive().default(8 * 1024 * 1024).describe('Bytes of log lines read but not yet acknowledged by Kafka; reading pauses above it (bounded memory).'),
+    decodeWorkers: z.number().int().min(0).default(1).describe('Threads that decode lines (0: decode on the main thread). One keeps the main thread free for reading and Kafka; more help only with more cores.'),
     shutdownTimeoutMs: z.number().int().positive().default(10_000).describe('On SIGTERM, how long to wait for Kafka to acknowledge what is in flight.'),
   })
   .strict()

@@ -1,20 +1,22 @@
 /**
- * The tailer's loop: batches of lines -> events and bad rows -> output -> ack back to the input,
- * so the registry only moves over lines whose events the output acknowledged.
+ * The tailer's loop: batches of lines -> decode (worker threads) -> output -> ack back to the
+ * input, so the registry only moves over lines whose events the output acknowledged.
  *
+ * Order: batches are decoded in parallel but handed to the output strictly in read order, so one
+ * visitor's events keep their order on their partition. Acks may come back in any order; the
+ * input keeps the contiguous prefix.
  * Backpressure: a window of bytes in flight; when the output is slow or down, `acquire` waits,
  * the loop stops pulling batches and the input stops reading: the log file is the buffer.
  */
 import type { LineBatch } from '../input/types';
 import type { OutMessage } from '../kafka/producer';
 import type { TailMetrics } from '../observe/tail-metrics';
-import { badRowKind } from '../snowplow/badrow';
 import type { SnowplowEvent } from '../snowplow/event';
-import { eventToJson } from '../snowplow/format';
 import type { Logger } from '../util/logger';
 import { isRetriableDefault, withRetry, type IsRetriable, type RetryPolicy } from '../util/retry';
 import { InFlightWindow } from '../util/window';
-import type { LineDecoder } from './decode-lines';
+import type { DecodedBatch } from './batch-decode';
+import type { DecodePool } from './decode-pool';
 
 /** Where decoded events go: Kafka for `tail`, the embedded pipeline for `run`. */
 export interface EventOutput {
@@ -45,13 +47,13 @@ export function visitorKeyOf(e: SnowplowEvent): string | null {
 export interface TailLoop {
   /** Resolves when reading stopped (signal aborted or the source ended). Rejects on a fatal output error. */
   done: Promise<void>;
-  /** Waits until everything read was acknowledged, at most `timeoutMs`; returns what was still in flight. */
+  /** Waits until everything read was acknowledged, at most `timeoutMs`; returns the bytes still in flight. */
   drain(timeoutMs: number): Promise<number>;
 }
 
 export function startTailLoop(
   source: TailSource,
-  decode: LineDecoder,
+  pool: DecodePool,
   output: EventOutput,
   opts: TailLoopOptions,
   metrics: TailMetrics,
@@ -62,21 +64,28 @@ export function startTailLoop(
   let failFatal: (err: unknown) => void = () => {};
   const fatalSeen = new Promise<never>((_, reject) => (failFatal = reject));
   fatalSeen.catch(() => {});
+  const fail = (err: unknown) => {
+    fatal ??= err;
+    failFatal(err);
+  };
+  // Decoded batches wait here to be handed to the output in read order.
+  let sendChain: Promise<void> = Promise.resolve();
 
-  const deliver = async (batch: LineBatch, cost: number) => {
-    const events: OutMessage[] = [];
-    const bad: OutMessage[] = [];
-    for (const line of batch.lines) {
-      const outcome = decode(line, batch.path);
-      const headers = { 'tailplow-source': batch.path, 'tailplow-offset': String(line.offset) };
-      for (const e of outcome.events) events.push({ key: visitorKeyOf(e), value: eventToJson(e), headers });
-      for (const b of outcome.bad) {
-        metrics.badRows.inc({ reason: badRowKind(b) ?? 'unknown' });
-        bad.push({ key: null, value: JSON.stringify(b), headers });
-      }
-      if (outcome.skipped) metrics.skipped.inc({ reason: outcome.skipped });
-    }
-    metrics.linesRead.inc(batch.lines.length);
+  const toMessages = (d: DecodedBatch) => {
+    const headers = (offset: number) => ({ 'tailplow-source': d.path, 'tailplow-offset': String(offset) });
+    const events: OutMessage[] = d.events.map((e) => ({ key: e.key, value: e.value, headers: headers(e.offset) }));
+    const bad: OutMessage[] = d.bad.map((b) => ({ key: null, value: b.value, headers: headers(b.offset) }));
+    return { events, bad };
+  };
+
+  const count = (d: DecodedBatch) => {
+    metrics.linesRead.inc(d.lines);
+    for (const [reason, n] of Object.entries(d.badByKind)) metrics.badRows.inc({ reason }, n);
+    for (const [reason, n] of Object.entries(d.skippedByReason)) metrics.skipped.inc({ reason }, n);
+  };
+
+  const deliver = async (batch: LineBatch, d: DecodedBatch, cost: number) => {
+    const { events, bad } = toMessages(d);
     const started = performance.now();
     await withRetry(() => output.send(events, bad), {
       policy: opts.retry,
@@ -103,11 +112,21 @@ export function startTailLoop(
       const cost = batch.lines.reduce((n, l) => n + l.nextOffset - l.offset, 0);
       await Promise.race([window.acquire(cost), fatalSeen]);
       metrics.inFlightBytes.set(window.inFlight);
-      deliver(batch, cost).catch((err: unknown) => {
-        fatal = err;
-        failFatal(err);
+      const decoded = pool.submit(batch);
+      decoded.catch(() => {});
+      // Hand batches to the output in read order; sending does not wait for the previous ack.
+      sendChain = sendChain.then(async () => {
+        if (fatal !== undefined) return;
+        try {
+          const d = await decoded;
+          count(d);
+          deliver(batch, d, cost).catch(fail);
+        } catch (err) {
+          fail(err);
+        }
       });
     }
+    await sendChain;
     if (fatal !== undefined) throw fatal;
   })();
 

@@ -13,7 +13,7 @@ import { createKafka } from '../../kafka/connection';
 import { createKafkaProducer } from '../../kafka/producer';
 import { startObservabilityServer, type ObservabilityServer } from '../../observe/server';
 import { createTailMetrics, type TailMetrics } from '../../observe/tail-metrics';
-import { createLineDecoder } from '../../pipeline/decode-lines';
+import { createDecodePool } from '../../pipeline/decode-pool';
 import { createKafkaEventOutput, isRetriableKafkaError } from '../../pipeline/kafka-output';
 import { startTailLoop } from '../../pipeline/tail';
 import { createLogger, type Logger } from '../../util/logger';
@@ -108,8 +108,8 @@ async function runOnce(
   setWake: (wake: () => void) => void,
   signalled: () => 'stop' | 'reload' | undefined,
 ): Promise<'stop' | 'reload'> {
-  const parser = parserFromOptions({ logFormat: config.input.format, maxLineBytes: config.input.maxLineBytes });
-  const decode = createLineDecoder(parser, { maxLineBytes: config.input.maxLineBytes });
+  // Compiles the format once here so a bad log_format is a usage error, not a worker crash.
+  parserFromOptions({ logFormat: config.input.format, maxLineBytes: config.input.maxLineBytes });
   const abort = new AbortController();
   setWake(() => abort.abort());
   if (signalled()) abort.abort();
@@ -132,7 +132,8 @@ async function runOnce(
   state.healthy = true;
   state.detail = 'following';
   const output = createKafkaEventOutput(producer, config.output);
-  const loop = startTailLoop(input, decode, output, { maxInFlightBytes: config.output.maxInFlightBytes, signal: abort.signal }, metrics, logger);
+  const pool = createDecodePool({ format, maxLineBytes: config.input.maxLineBytes, serialise: 'json' }, config.output.decodeWorkers);
+  const loop = startTailLoop(input, pool, output, { maxInFlightBytes: config.output.maxInFlightBytes, signal: abort.signal }, metrics, logger);
   const registryFile = registryPath(config.dataDir);
   const gauges = setInterval(() => refreshGauges(input.stats().files, registryFile, metrics), 1000);
 
@@ -147,6 +148,7 @@ async function runOnce(
   const left = failure ? 0 : await loop.drain(config.output.shutdownTimeoutMs);
   if (left > 0) logger.warn({ bytesInFlight: left }, 'shutdown timeout: unacknowledged lines will be read again at the next start');
   clearInterval(gauges);
+  await pool.close();
   await input.close();
   await producer.close().catch((err: unknown) => logger.warn({ err: String(err) }, 'closing the Kafka producer failed'));
   if (failure) throw outputError(`Kafka rejected a batch: ${String(failure)}`, 'the registry was saved up to the last acknowledged line; fix the cause and restart');
