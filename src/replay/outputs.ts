@@ -25,7 +25,11 @@ export function streamOutput(events: Writable, bad: Writable | undefined): Repla
       if (items.length === 0) return resolve();
       let text = '';
       for (const it of items) text += it.value + '\n';
-      stream.write(text, (err) => (err ? reject(failures.get(stream) ?? err) : resolve()));
+      stream.write(text, (err) => {
+        if (!err) return resolve();
+        if (!failures.has(stream)) failures.set(stream, err);
+        reject(failures.get(stream));
+      });
     });
   const end = (s: Writable) =>
     new Promise<void>((resolve, reject) => {
