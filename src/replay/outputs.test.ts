@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OutMessage } from '../kafka/producer';
 import type { DecodedBatch } from '../pipeline/batch-decode';
-import { fileStream, kafkaOutput, streamOutput } from './outputs';
+import { dropTornLastLine, fileStream, kafkaOutput, streamOutput } from './outputs';
 
 function batch(events: string[], bad: string[] = []): DecodedBatch {
   return {
@@ -81,4 +81,24 @@ test('kafka output: events keyed by visitor to the topic, bad rows unkeyed to th
 test('kafka output: a failed send fails the batch', async () => {
   const out = kafkaOutput({ send: async () => Promise.reject(new Error('broker down')), close: async () => {} }, { topic: 't', badTopic: 'b' });
   await assert.rejects(out.write(batch(['{"e":1}'])), /broker down/);
+});
+
+test('appending after a torn write first cuts the partial last line; complete lines and other files stay', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tailplow-replay-out-'));
+  const torn = join(dir, 'torn');
+  writeFileSync(torn, '{"a":1}\n{"a":2}\n{"a":');
+  dropTornLastLine(torn);
+  assert.equal(readFileSync(torn, 'utf8'), '{"a":1}\n{"a":2}\n');
+  dropTornLastLine(torn);
+  assert.equal(readFileSync(torn, 'utf8'), '{"a":1}\n{"a":2}\n');
+  const long = join(dir, 'long');
+  writeFileSync(long, '{"a":1}\n' + 'x'.repeat(200_000));
+  dropTornLastLine(long);
+  assert.equal(readFileSync(long, 'utf8'), '{"a":1}\n');
+  const noNewline = join(dir, 'partial-only');
+  writeFileSync(noNewline, 'x'.repeat(100_000));
+  dropTornLastLine(noNewline);
+  assert.equal(readFileSync(noNewline, 'utf8'), '');
+  dropTornLastLine(join(dir, 'missing'));
+  dropTornLastLine('/dev/null');
 });

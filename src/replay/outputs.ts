@@ -1,5 +1,5 @@
 /** Where `tailplow replay` delivers: nowhere (null/dry run), JSON or TSV lines, or Kafka. */
-import { createWriteStream } from 'node:fs';
+import { closeSync, createWriteStream, fstatSync, ftruncateSync, openSync, readSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { Producer } from '../kafka/producer';
 import type { DecodedBatch } from '../pipeline/batch-decode';
@@ -51,7 +51,43 @@ export function streamOutput(events: Writable, bad: Writable | undefined): Repla
  * what earlier runs delivered instead of truncating it).
  */
 export function fileStream(path: string | undefined, append = false): Writable {
-  return path === undefined || path === '-' ? process.stdout : createWriteStream(path, { flags: append ? 'a' : 'w' });
+  if (path === undefined || path === '-') return process.stdout;
+  if (append) dropTornLastLine(path);
+  return createWriteStream(path, { flags: append ? 'a' : 'w' });
+}
+
+/**
+ * A run that died mid-write (kill -9, disk full, file size limit) can leave a partial last line.
+ * It belongs to a batch the state never counted as delivered, so it is cut off before appending;
+ * otherwise the next event would be glued onto it. Regular files only (not /dev/*, FIFOs).
+ */
+export function dropTornLastLine(path: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r+');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size === 0) return;
+    const size = st.size;
+    const chunk = Buffer.alloc(Math.min(size, 64 * 1024));
+    for (let end = size; end > 0; ) {
+      const start = Math.max(0, end - chunk.length);
+      readSync(fd, chunk, 0, end - start, start);
+      const newline = chunk.subarray(0, end - start).lastIndexOf(0x0a);
+      if (newline !== -1) {
+        if (start + newline + 1 < size) ftruncateSync(fd, start + newline + 1);
+        return;
+      }
+      end = start;
+    }
+    ftruncateSync(fd, 0);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function kafkaOutput(producer: Producer, topics: { topic: string; badTopic: string }): ReplayOutput {
