@@ -230,6 +230,47 @@ test('a rotated file compressed later is recognised by its decompressed fingerpr
   assert.deepEqual(texts(c.lines), range('r', 0, 30));
 });
 
+test('a compressed archive renamed again (.1.gz -> .2.gz) is not read, even while the plain file is still open', async (t) => {
+  const dir = setup(t);
+  writeFileSync(logs(dir, 'access.log.1'), numberedLines('r', 0, 30));
+  // Polling only: no change event makes the input look at the deleted plain file again, so its
+  // descriptor stays open (as it does whenever the event names a path the input no longer uses).
+  const input = start(t, dir, { usePolling: 'always' });
+  const c = createCollector(input);
+  await c.until((l) => l.length >= 30);
+  writeFileSync(logs(dir, 'access.log.1.gz'), gzipSync(readFileSync(logs(dir, 'access.log.1'))));
+  unlinkSync(logs(dir, 'access.log.1'));
+  assert.deepEqual(await c.during(200), []);
+  // logrotate shifts archives by renaming: same inode, and its (compressed) size is below the read offset.
+  renameSync(logs(dir, 'access.log.1.gz'), logs(dir, 'access.log.2.gz'));
+  assert.deepEqual(await c.during(300), [], 'the archive is not taken for a truncated file');
+  assert.deepEqual(texts(c.lines), range('r', 0, 30));
+  const file = input.stats().files.find((f) => f.path.endsWith('.gz'));
+  assert.equal(file?.path, logs(dir, 'access.log.2.gz'));
+  assert.equal(file?.state, 'compressed');
+});
+
+test('copytruncate seen mid-copy (the copy still shorter than the fingerprint) does not read the copy again', async (t) => {
+  const dir = setup(t);
+  writeFileSync(logs(dir, 'access.log'), numberedLines('a', 0, 50));
+  const input = start(t, dir);
+  const c = createCollector(input);
+  await c.until((l) => l.length >= 50);
+  appendFileSync(logs(dir, 'access.log'), numberedLines('a', 50, 5));
+  const content = readFileSync(logs(dir, 'access.log'));
+  // cp has written only its first bytes when the input scans.
+  await c.until((l) => l.length >= 55);
+  writeFileSync(logs(dir, 'access.log.1'), content.subarray(0, 20));
+  assert.deepEqual(await c.during(200), []);
+  writeFileSync(logs(dir, 'access.log.1'), content);
+  truncateSync(logs(dir, 'access.log'), 0);
+  appendFileSync(logs(dir, 'access.log'), numberedLines('b', 0, 3));
+  await c.until((l) => countOf(l, 'b') === 3);
+  await c.during(300);
+  assert.deepEqual(texts(c.lines.filter((l) => l.text.startsWith('a-'))), range('a', 0, 55));
+  assert.deepEqual(texts(c.lines.filter((l) => l.text.startsWith('b-'))), range('b', 0, 3));
+});
+
 test('a file shorter than the fingerprint is followed by inode and keyed by fingerprint once long enough, across restarts', async (t) => {
   const dir = setup(t);
   writeFileSync(logs(dir, 's.log'), 'one\n');

@@ -313,6 +313,14 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
     return headChanged(t);
   }
 
+  /** A short file that has grown: do its first fingerprintBytes now match another tracked file? */
+  async function growsIntoKnownFile(t: Tracked, s: PathStat): Promise<boolean> {
+    const head = await readHead(s.path, fpBytes).catch(() => null);
+    if (!head || head.length < fpBytes) return false;
+    const other = tracked.get(fingerprintOfBytes(head));
+    return other !== undefined && other !== t;
+  }
+
   async function prefixMatches(t: Tracked, s: PathStat): Promise<boolean> {
     if (t.head) {
       if (s.size < t.head.length) return false;
@@ -330,8 +338,10 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
     t.removedAt = null;
     t.finished = false;
     t.updatedAt = clock.now();
-    if (isGzipPath(s.path) && !(t.dev === s.dev && t.ino === s.ino)) {
+    if (isGzipPath(s.path) && (t.compressed || !(t.dev === s.dev && t.ino === s.ino))) {
       // Rotated and compressed: a still-open descriptor of the plain file is read to its end.
+      // An archive renamed again (logrotate shifting .1.gz to .2.gz) keeps its inode; it stays
+      // compressed and is never taken for a truncated plain file.
       if (!t.compressed) log.info({ path: s.path, from: t.path, fileKey: t.key }, 'known file was compressed: not reading it again');
       t.compressed = true;
       t.path = s.path;
@@ -405,13 +415,34 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
     log.info({ path: s.path, fileKey: key, offset: start }, 'following file');
   }
 
+  /**
+   * copytruncate's copy, when an earlier scan caught it while `cp` had written less than the
+   * fingerprint: it is tracked as a short file of its own. If it now holds the truncated file's
+   * fingerprint and reaches its offset, it is the copy: stop following it on its own (that would
+   * read the copied lines again) and return it like a skipped copy.
+   */
+  async function copyStillShort(t: Tracked, stats: PathStat[]): Promise<[string, SkippedPath] | undefined> {
+    for (const u of tracked.values()) {
+      if (u === t || u.retired || !u.key.startsWith('short:')) continue;
+      const s = stats.find((x) => x.path === u.path && x.dev === u.dev && x.ino === u.ino);
+      if (!s || s.size < t.readPos || s.size < fpBytes) continue;
+      const head = await readHead(s.path, fpBytes).catch(() => null);
+      if (!head || fingerprintOfBytes(head) !== t.key) continue;
+      log.info({ path: s.path, fileKey: t.key }, 'a file followed while shorter than the fingerprint is a copy of a truncated file');
+      await retire(u);
+      return [s.path, { signature: `${s.dev}:${s.ino}:${s.size}`, key: t.key, stat: s }];
+    }
+    return undefined;
+  }
+
   async function scan(initial: boolean): Promise<void> {
     const stats = await statPaths();
     const seen = new Set<Tracked>();
     const unresolved: PathStat[] = [];
     const truncated: { t: Tracked; s: PathStat }[] = [];
     const byInode = new Map<string, Tracked>();
-    for (const t of tracked.values()) if (t.verified) byInode.set(`${t.path}\0${t.dev}\0${t.ino}`, t);
+    // A finished file is gone: a file now at its path and inode is a reused inode until its content says otherwise.
+    for (const t of tracked.values()) if (t.verified && !t.finished) byInode.set(`${t.path}\0${t.dev}\0${t.ino}`, t);
     for (const s of stats) {
       const t = byInode.get(`${s.path}\0${s.dev}\0${s.ino}`);
       if (!t) {
@@ -419,7 +450,11 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
         continue;
       }
       seen.add(t);
-      if (t.compressed) continue;
+      if (t.compressed) {
+        // The plain file's descriptor, if still open: read its rest, then it closes once deleted.
+        if (t.handle) t.atEof = false;
+        continue;
+      }
       if (s.size < t.readPos || (await contentReplaced(t, s))) {
         truncated.push({ t, s });
         continue;
@@ -427,6 +462,13 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
       if (s.size !== t.size) t.updatedAt = clock.now();
       t.size = s.size;
       if (s.size > t.readPos) t.atEof = false;
+      if (t.head && s.size >= fpBytes && (await growsIntoKnownFile(t, s))) {
+        // A copy caught while `cp` was still writing it (copytruncate): resolve it as a whole,
+        // before the truncation of its original is looked at, so the copy is not read again.
+        seen.delete(t);
+        await retire(t);
+        unresolved.push(s);
+      }
     }
     for (const s of unresolved) {
       const known = skipped.get(s.path);
@@ -434,7 +476,7 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
       await resolve(s, initial, seen);
     }
     for (const { t, s } of truncated) {
-      const copy = [...skipped.entries()].find(([, v]) => v.key === t.key && v.stat.size >= t.readPos);
+      const copy = [...skipped.entries()].find(([, v]) => v.key === t.key && v.stat.size >= t.readPos) ?? (await copyStillShort(t, stats));
       if (copy) {
         // copytruncate: the rest of the old content is in the copy; finish reading it there.
         const [copyPath, { stat: c }] = copy;
@@ -452,7 +494,6 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
       }
       await resolve(s, false, seen);
     }
-    const now = clock.now();
     const listed = new Set(stats.map((s) => s.path));
     for (const path of skipped.keys()) if (!listed.has(path)) skipped.delete(path);
     for (const t of tracked.values()) {
@@ -460,12 +501,6 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
       if (t.present || t.finished) continue;
       if (t.handle) t.atEof = false; // read what is left, then finish
       else markFinished(t);
-    }
-    for (const t of [...tracked.values()]) {
-      if (t.removedAt !== null && now - t.removedAt >= config.cleanRemovedAfterMs && t.acks.inFlight() === 0) {
-        log.info({ path: t.path, fileKey: t.key }, 'forgetting removed file');
-        await retire(t);
-      }
     }
     byPath = new Map();
     for (const t of tracked.values()) if (!t.finished) byPath.set(t.path, t);
@@ -544,21 +579,27 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
     return best;
   }
 
-  function absorbHead(t: Tracked, chunk: Buffer): void {
-    if (!t.head) return;
+  /**
+   * Completes the fingerprint of a short file. Returns false when the file turns out to be a
+   * known file under another inode: a copy seen while it was still being written (copytruncate's
+   * `cp` caught after its first bytes). Reading it on would hand out the copied lines again.
+   */
+  function absorbHead(t: Tracked, chunk: Buffer): boolean {
+    if (!t.head) return true;
     const need = fpBytes - t.head.length;
     t.head = Buffer.concat([t.head, chunk.subarray(0, need)]);
-    if (t.head.length < fpBytes) return;
+    if (t.head.length < fpBytes) return true;
     const key = fingerprintOfBytes(t.head);
     t.head = null;
     if (tracked.has(key)) {
-      log.warn({ path: t.path, fileKey: key }, 'file grew into the fingerprint of another known file: keeping its inode identity');
-      return;
+      log.info({ path: t.path, fileKey: key }, 'file grew into the fingerprint of a known file (a copy being written): looking at it again as a whole');
+      return false;
     }
     log.debug({ path: t.path, from: t.key, fileKey: key }, 'short file reached the fingerprint size');
     tracked.delete(t.key);
     t.key = key;
     tracked.set(key, t);
+    return true;
   }
 
   async function readTurn(t: Tracked): Promise<LineBatch | null> {
@@ -606,7 +647,13 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
       t.lastReadAt = clock.now();
       chunk = readBuffer.subarray(0, bytesRead);
       fromReadBuffer = true;
-      absorbHead(t, chunk);
+      if (!absorbHead(t, chunk)) {
+        // Forget the inode-keyed entry; the next scan resolves the path by its full fingerprint
+        // (a copy of a file in place is skipped, and found again if the original is truncated).
+        await retire(t);
+        scanNeeded = true;
+        return null;
+      }
     }
     const { lines, consumed } = t.splitter.feed(chunk, config.maxBatchLines);
     if (consumed < chunk.length) t.leftover = fromReadBuffer ? Buffer.from(chunk.subarray(consumed)) : chunk.subarray(consumed);
@@ -704,6 +751,12 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
       if (!t.handle || !t.atEof || t.leftover || now - t.lastReadAt < config.closeInactiveMs) continue;
       await closeHandle(t);
       if (!t.present && !t.compressed) markFinished(t);
+    }
+    for (const t of [...tracked.values()]) {
+      if (t.removedAt !== null && now - t.removedAt >= config.cleanRemovedAfterMs && t.acks.inFlight() === 0) {
+        log.info({ path: t.path, fileKey: t.key }, 'forgetting removed file');
+        await retire(t);
+      }
     }
   }
 
