@@ -3,6 +3,7 @@ import { VERSION } from '../version';
 import { reportAndExitCode } from './errors';
 import { registerCheckConfig } from './commands/check-config';
 import { registerParse } from './commands/parse';
+import { registerProcess } from './commands/process';
 import { registerReplay } from './commands/replay';
 import { registerTail } from './commands/tail';
 
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerParse(program);
   registerTail(program);
   registerReplay(program);
+  registerProcess(program);
   registerCheckConfig(program);
   return program;
 }

@@ -7,10 +7,11 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { ZodTypeAny } from 'zod';
 import { ConfigError, loadConfigFile } from '../../config/load';
+import { processConfigSchema } from '../../config/process';
 import { tailConfigSchema } from '../../config/tail';
 import { usageError } from '../errors';
 
-const SCHEMAS: Record<string, ZodTypeAny> = { tail: tailConfigSchema };
+const SCHEMAS: Record<string, ZodTypeAny> = { tail: tailConfigSchema, process: processConfigSchema };
 
 /** Keys whose values are secrets: never printed, whatever the command. */
 const SECRET_KEY = /pass(word)?|secret|token|api_?key|salt|private|credentials/i;

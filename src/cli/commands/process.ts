@@ -1,0 +1,105 @@
+/**
+ * `tailplow process`: the processor. Consumes tracking_raw in a consumer group, runs the
+ * configured stages, writes every batch to every sink and commits offsets only after all of
+ * them acknowledged. Scale out by starting more processes with the same `source.groupId`.
+ */
+import type { Command } from 'commander';
+import { ConfigError, loadConfigFile, parseConfigText } from '../../config/load';
+import { processConfigSchema, type ProcessConfig } from '../../config/process';
+import { createKafka } from '../../kafka/connection';
+import { createGroupConsumer } from '../../kafka/consumer';
+import { createKafkaProducer } from '../../kafka/producer';
+import { createProcessMetrics } from '../../observe/process-metrics';
+import { startObservabilityServer } from '../../observe/server';
+import { isRetriableKafkaError } from '../../pipeline/kafka-output';
+import { createBatchProcessor, PartitionRevoked } from '../../pipeline/process';
+import { createSink } from '../../sinks/registry';
+import type { Sink } from '../../sinks/sink';
+import { createStage } from '../../stages/registry';
+import type { Stage } from '../../stages/stage';
+import { createLogger } from '../../util/logger';
+import { withRetry } from '../../util/retry';
+import { outputError, usageError } from '../errors';
+
+interface ProcessOptions {
+  config?: string;
+  brokers?: string;
+}
+
+export function loadProcessConfig(opts: ProcessOptions): ProcessConfig {
+  const overrides = (raw: Record<string, unknown>) => {
+    if (opts.brokers) raw.kafka = { ...((raw.kafka ?? {}) as object), brokers: opts.brokers.split(',').map((s) => s.trim()) };
+  };
+  try {
+    return opts.config ? loadConfigFile(opts.config, processConfigSchema, { overrides }) : parseConfigText('', '(defaults)', processConfigSchema, { overrides });
+  } catch (err) {
+    if (err instanceof ConfigError) throw usageError(err.message);
+    throw err;
+  }
+}
+
+export function registerProcess(program: Command): void {
+  program
+    .command('process')
+    .description('Consume tracking_raw, run the configured stages (enrich, …) and write to the sinks; offsets are committed after every sink acknowledged')
+    .option('-c, --config <file>', 'YAML config (see README "Configuration")')
+    .option('--brokers <list>', 'Kafka brokers, comma separated (override kafka.brokers)')
+    .action(async (opts: ProcessOptions) => {
+      const config = loadProcessConfig(opts);
+      const logger = createLogger({ level: config.logLevel, name: 'tailplow-process' });
+      const metrics = createProcessMetrics();
+      const state = { healthy: false, detail: 'starting' };
+      const server = config.http.enabled
+        ? await startObservabilityServer({ listen: config.http.listen, registry: metrics.registry, health: () => ({ ok: state.healthy, details: { state: state.detail } }) })
+        : undefined;
+      if (server) logger.info({ address: server.address }, 'metrics on /metrics, health on /healthz');
+
+      const stop = new AbortController();
+      const onStop = () => stop.abort();
+      process.on('SIGTERM', onStop).on('SIGINT', onStop);
+      const stages: Stage[] = [];
+      const sinks: Sink[] = [];
+      const deps = { logger, dataDir: config.dataDir };
+      try {
+        for (const s of config.stages) stages.push(await createStage(s, deps));
+        const kafka = createKafka(config.kafka, logger);
+        const connect = <T>(what: string, fn: () => Promise<T>) =>
+          withRetry(fn, {
+            isRetriable: isRetriableKafkaError,
+            signal: stop.signal,
+            onRetry: (err, attempt) => logger.warn({ err: String(err), attempt }, `${what}: cannot connect; retrying`),
+          });
+        state.detail = 'connecting';
+        for (const s of config.sinks) sinks.push(await connect(`sink ${s.type}`, () => createSink(s, { ...deps, kafka: config.kafka })));
+        const badProducer = await connect('bad-row producer', () => createKafkaProducer(kafka, config.badRows));
+        const consumer = await connect('consumer', () => createGroupConsumer(kafka, config.source));
+        const handle = createBatchProcessor(stages, sinks, { send: (rows) => badProducer.send(config.badRows.topic, rows) }, metrics, logger);
+        logger.info({ topic: config.source.topic, groupId: config.source.groupId, stages: stages.map((s) => s.name), sinks: sinks.map((s) => s.name) }, 'processing');
+        state.healthy = true;
+        state.detail = 'processing';
+        await consumer.run(async (batch) => {
+          try {
+            await handle(batch);
+          } catch (err) {
+            if (err instanceof PartitionRevoked) logger.info({ partition: batch.partition }, 'batch abandoned uncommitted: partition revoked or stopping');
+            throw err;
+          }
+        });
+        await new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
+        state.healthy = false;
+        state.detail = 'stopping';
+        await consumer.stop();
+        await badProducer.close();
+        logger.info('stopped; committed offsets cover everything the sinks acknowledged');
+      } catch (err) {
+        if (stop.signal.aborted) return;
+        throw err instanceof Error && err.name === 'CliError' ? err : outputError(String(err));
+      } finally {
+        process.off('SIGTERM', onStop).off('SIGINT', onStop);
+        for (const s of sinks) await s.close().catch(() => {});
+        for (const s of stages) await s.close?.().catch(() => {});
+        await server?.close();
+        logger.flush();
+      }
+    });
+}
