@@ -30,7 +30,7 @@ interface StateFile {
   files: Record<string, { path: string; offset: number; done: boolean }>;
 }
 const readState = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as StateFile;
-const stateOf = (path: string, logPath: string) => Object.values(readState(path).files).find((f) => f.path === logPath);
+const stateOf = (path: string, logPath: string) => (existsSync(path) ? Object.values(readState(path).files).find((f) => f.path === logPath) : undefined);
 
 test('gz and plain files given in any order are replayed oldest first, every event once', { timeout: 60_000 }, async () => {
   const dir = tempDir();
@@ -267,7 +267,7 @@ test('two runs on the same --state: the second is refused with exit 5; a lock le
 });
 
 /** Starts a replay to a file with --state and waits until it has saved progress in the middle of `path`. */
-async function startAndWaitMidFile(args: string[], state: string, path: string) {
+async function startAndWaitForSavedProgress(args: string[], state: string, path: string) {
   const run = startTailplow(['replay', '--progress', 'none', ...args]);
   let exited = false;
   void run.done.then(() => (exited = true));
@@ -277,15 +277,36 @@ async function startAndWaitMidFile(args: string[], state: string, path: string) 
       const f = stateOf(state, path);
       return f !== undefined && f.offset > 0 && !f.done;
     } catch {
-      return false; // not written yet
+      return false; // being replaced right now
     }
   }, 30_000, 'progress saved in the middle of the file');
   return run;
 }
 
-function bigFiles(dir: string): { paths: string[]; logs: GeneratedLog[] } {
+/** Starts a replay with --state to `out` and waits until `first` is done and 1 MB more was written. */
+async function startAndWaitPast(args: string[], state: string, first: string, out: string) {
+  const run = startTailplow(['replay', '--progress', 'none', ...args]);
+  let exited = false;
+  void run.done.then(() => (exited = true));
+  let mark = -1;
+  await until(() => {
+    if (exited) throw new Error('the replay finished before it could be interrupted: use a bigger file');
+    if (mark < 0) {
+      try {
+        if (stateOf(state, first)?.done) mark = statSync(out).size;
+      } catch {
+        // being replaced right now
+      }
+      return false;
+    }
+    return statSync(out).size > mark + 1_000_000;
+  }, 30_000, 'the first file done and 1 MB of the second written');
+  return run;
+}
+
+function bigFiles(dir: string, secondLines = 8000): { paths: string[]; logs: GeneratedLog[] } {
   const a = generateLog({ seed: 100, count: 4000, startMs: T0 });
-  const b = generateLog({ seed: 101, count: 8000, startMs: T0 + DAY, withoutEid: true });
+  const b = generateLog({ seed: 101, count: secondLines, startMs: T0 + DAY, withoutEid: true });
   return { paths: [writeLog(dir, 'a.log.gz', a.lines), writeLog(dir, 'b.log', b.lines)], logs: [a, b] };
 }
 
@@ -297,7 +318,7 @@ test('kill -9 mid-file, then the same command: nothing missing, no ids that a fu
   const state = join(dir, 'replay.state');
   const out = join(dir, 'events.ndjson');
   const args = ['-o', 'json', '--out', out, '--state', state, '--workers', '0', ...paths];
-  const run = await startAndWaitMidFile(args, state, paths[1]!);
+  const run = await startAndWaitForSavedProgress(args, state, paths[1]!);
   run.child.kill('SIGKILL');
   assert.equal((await run.done).signal, 'SIGKILL');
   const before = readFileSync(out, 'utf8').split('\n').length - 1;
@@ -316,11 +337,11 @@ test('kill -9 mid-file, then the same command: nothing missing, no ids that a fu
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   test(`${signal}: delivered work is flushed and saved, exit 130; the re-run completes without a single duplicate`, { timeout: 120_000 }, async () => {
     const dir = tempDir();
-    const { paths, logs } = bigFiles(dir);
+    const { paths, logs } = bigFiles(dir, 16_000);
     const state = join(dir, 'replay.state');
     const out = join(dir, 'events.ndjson');
     const args = ['-o', 'json', '--out', out, '--state', state, '--workers', '1', ...paths];
-    const run = await startAndWaitMidFile(args, state, paths[1]!);
+    const run = await startAndWaitPast(args, state, paths[0]!, out);
     run.child.kill(signal);
     const stopped = await run.done;
     assert.equal(stopped.code, 130, stopped.stderr);
