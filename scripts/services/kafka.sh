@@ -210,40 +210,6 @@ cmd_start() {
   print_env
 }
 
-cmd_stop() {
-  local pid
-  if pid="$(live_pid "$PIDFILE" "$CONFIG")"; then
-    say "stopping pid $pid"
-    stop_pid "$pid"
-    say "stopped"
-  else
-    say "not running"
-  fi
-  rm -f "$PIDFILE"
-}
-
-cmd_status() {
-  local pid
-  if pid="$(live_pid "$PIDFILE" "$CONFIG")"; then
-    if probe; then say "running (pid $pid) on $BROKERS"; else say "process $pid is up but does not answer on $BROKERS"; fi
-    return 0
-  fi
-  say "stopped"
-  return 3
-}
-
-cmd_wipe() {
-  cmd_stop
-  say "deleting $DATA_DIR and $LOG_DIR"
-  rm -rf "$DATA_DIR" "$LOG_DIR"
-}
-
-case "${1:-}" in
-  start) cmd_start ;;
-  stop) cmd_stop ;;
-  status) cmd_status ;;
-  restart) cmd_stop; cmd_start ;;
-  wipe) cmd_wipe ;;
-  env) print_env ;;
-  *) echo "usage: $0 start|stop|status|restart|wipe|env" >&2; exit 2 ;;
-esac
+PROC_MATCH="$CONFIG"
+ADDRESS="$BROKERS"
+service_main "$@"

@@ -131,3 +131,50 @@ http_get() {
 
 # Milliseconds since $1 (a now_ms value), for "ready after N ms" messages.
 elapsed_ms() { echo $(( $(now_ms) - $1 )); }
+
+# --- The commands every service script shares -------------------------------------------------
+# A script sets PIDFILE, PROC_MATCH (text its server's command line contains, so a recycled pid
+# is never mistaken for ours), ADDRESS (for messages), optionally DATA_DIR and LOG_DIR (for `wipe`),
+# defines cmd_start, probe and print_env, and ends with `service_main "$@"`.
+service_stop() {
+  local pid
+  if pid="$(live_pid "$PIDFILE" "$PROC_MATCH")"; then
+    # SIGTERM is each server's graceful shutdown: it flushes its data before exiting.
+    say "stopping pid $pid"
+    stop_pid "$pid"
+    say "stopped"
+  else
+    say "not running"
+  fi
+  rm -f "$PIDFILE"
+}
+
+service_status() {
+  local pid
+  if pid="$(live_pid "$PIDFILE" "$PROC_MATCH")"; then
+    if probe; then say "running (pid $pid) on $ADDRESS"; else say "process $pid is up but does not answer on $ADDRESS"; fi
+    return 0
+  fi
+  say "stopped"
+  return 3
+}
+
+service_wipe() {
+  service_stop
+  say "deleting $DATA_DIR${LOG_DIR:+ and $LOG_DIR}"
+  rm -rf "$DATA_DIR" ${LOG_DIR:+"$LOG_DIR"}
+}
+
+service_main() {
+  local wipe=''
+  [ -n "${DATA_DIR:-}" ] && wipe='|wipe'
+  case "${1:-}" in
+    start) cmd_start ;;
+    stop) service_stop ;;
+    status) service_status ;;
+    restart) service_stop; cmd_start ;;
+    wipe) [ -n "$wipe" ] || { echo "usage: $0 start|stop|status|restart|env" >&2; exit 2; }; service_wipe ;;
+    env) print_env ;;
+    *) echo "usage: $0 start|stop|status|restart${wipe}|env" >&2; exit 2 ;;
+  esac
+}

@@ -52,14 +52,14 @@ EOF
 }
 
 # PING answers PONG only once the data set is loaded (LOADING before that).
-ping() { [ "$(redis-cli -h 127.0.0.1 -p "$PORT" ping 2>/dev/null)" = PONG ]; }
+probe() { [ "$(redis-cli -h 127.0.0.1 -p "$PORT" ping 2>/dev/null)" = PONG ]; }
 
 print_env() { printf 'export TAILPLOW_REDIS_URL=%s\n' "$URL"; }
 
 cmd_start() {
   local pid
   if pid="$(live_pid "$PIDFILE" "$PROC_TITLE")"; then
-    ping || die "Redis is running (pid $pid) but does not answer on $URL; try: $0 restart"
+    probe || die "Redis is running (pid $pid) but does not answer on $URL; try: $0 restart"
     say "already running (pid $pid) on $URL"
     print_env
     return 0
@@ -73,7 +73,7 @@ cmd_start() {
   say "starting $(redis-server --version | awk '{print $3}' | sed 's/^v=//') on $URL, data in $DATA_DIR, log $LOGFILE"
   redis-server "$CONFIG" >&2 || { show_log_tail "$LOGFILE"; die "redis-server refused to start (log above)"; }
   local deadline=$(( $(date +%s) + START_TIMEOUT ))
-  until ping; do
+  until probe; do
     if [ "$(date +%s)" -ge "$deadline" ]; then
       show_log_tail "$LOGFILE"
       pid="$(live_pid "$PIDFILE" "$PROC_TITLE")" && stop_pid "$pid"
@@ -87,34 +87,6 @@ cmd_start() {
   print_env
 }
 
-cmd_stop() {
-  local pid
-  if pid="$(live_pid "$PIDFILE" "$PROC_TITLE")"; then
-    # SIGTERM is Redis's graceful shutdown: it flushes the append-only file before exiting.
-    say "stopping pid $pid"
-    stop_pid "$pid"
-    say "stopped"
-  else
-    say "not running"
-  fi
-  rm -f "$PIDFILE"
-}
-
-cmd_status() {
-  local pid
-  if pid="$(live_pid "$PIDFILE" "$PROC_TITLE")"; then
-    if ping; then say "running (pid $pid) on $URL"; else say "process $pid is up but does not answer on $URL"; fi
-    return 0
-  fi
-  say "stopped"
-  return 3
-}
-
-case "${1:-}" in
-  start) cmd_start ;;
-  stop) cmd_stop ;;
-  status) cmd_status ;;
-  restart) cmd_stop; cmd_start ;;
-  env) print_env ;;
-  *) echo "usage: $0 start|stop|status|restart|env" >&2; exit 2 ;;
-esac
+PROC_MATCH="$PROC_TITLE"
+ADDRESS="$URL"
+service_main "$@"
