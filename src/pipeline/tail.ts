@@ -36,6 +36,8 @@ export interface TailLoopOptions {
   retry?: RetryPolicy;
   /** Aborting stops reading; what is in flight is still delivered by `drain`. */
   signal: AbortSignal;
+  /** Told about every failed and every successful send, e.g. for /healthz. */
+  onOutputState?: (ok: boolean) => void;
 }
 
 /** Kafka key: events of one visitor go to one partition, so per-visitor order holds. */
@@ -92,10 +94,12 @@ export function startTailLoop(
       isRetriable: output.isRetriable ?? isRetriableDefault,
       onRetry: (err, attempt, delayMs) => {
         metrics.outputErrors.inc();
+        opts.onOutputState?.(false);
         logger.warn({ err: String(err), attempt, delayMs, path: batch.path }, 'output failed; retrying (reading pauses while the window is full)');
       },
     });
     metrics.outputLatency.observe((performance.now() - started) / 1000);
+    opts.onOutputState?.(true);
     metrics.eventsProduced.inc(events.length);
     source.ack(batch);
     window.release(cost);

@@ -133,7 +133,12 @@ async function runOnce(
   state.detail = 'following';
   const output = createKafkaEventOutput(producer, config.output);
   const pool = createDecodePool({ format, maxLineBytes: config.input.maxLineBytes, serialise: 'json' }, config.output.decodeWorkers);
-  const loop = startTailLoop(input, pool, output, { maxInFlightBytes: config.output.maxInFlightBytes, signal: abort.signal }, metrics, logger);
+  // Unhealthy while Kafka refuses: the health check then says what a sysadmin must look at.
+  const onOutputState = (ok: boolean) => {
+    state.healthy = ok;
+    state.detail = ok ? 'following' : 'output failing; reading paused, retrying';
+  };
+  const loop = startTailLoop(input, pool, output, { maxInFlightBytes: config.output.maxInFlightBytes, signal: abort.signal, onOutputState }, metrics, logger);
   const registryFile = registryPath(config.dataDir);
   const gauges = setInterval(() => refreshGauges(input.stats().files, registryFile, metrics), 1000);
 
