@@ -1,10 +1,20 @@
-/** Stage types by config `type`. Adding a stage: one file, one schema entry, one factory line. */
+/** Stage types by config `type`. Adding a stage: one file, one schema entry, one refinement, one factory line. */
 import { z } from 'zod';
-import { createEnrichStage, enrichStageSchema, type EnrichStageConfig } from './enrich';
+import { createEnrichStage, enrichStageObjectSchema, refineEnrichStage, type EnrichStageConfig } from './enrich';
 import type { Stage, StageDeps } from './stage';
 
-export const stageConfigSchema = z.union([enrichStageSchema, enrichStageSchema]).describe('A processor stage; `type` picks the implementation.');
 export type StageConfig = EnrichStageConfig;
+
+const refinements: { [T in StageConfig['type']]: (config: Extract<StageConfig, { type: T }>, ctx: z.RefinementCtx) => void } = {
+  enrich: refineEnrichStage,
+};
+
+// A discriminated union on `type`, so an unknown type is reported as such (with the known ones)
+// and a known type reports its own field errors; the checks across fields run afterwards.
+export const stageConfigSchema = z
+  .discriminatedUnion('type', [enrichStageObjectSchema])
+  .superRefine((config, ctx) => refinements[config.type](config as never, ctx))
+  .describe('A processor stage; `type` picks the implementation.');
 
 const factories: { [T in StageConfig['type']]: (config: Extract<StageConfig, { type: T }>, deps: StageDeps) => Promise<Stage> } = {
   enrich: createEnrichStage,

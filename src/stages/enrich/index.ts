@@ -26,7 +26,8 @@ type EnrichmentConfig = z.infer<typeof enrichmentSchema>;
 
 export const DEFAULT_ENRICHMENTS: Array<z.input<typeof enrichmentSchema>> = [{ type: 'ua' }, { type: 'referer' }, { type: 'campaign' }, { type: 'bots' }];
 
-export const enrichStageSchema = z
+/** The enrich stage's fields; `enrichStageSchema` adds the checks across enrichments. */
+export const enrichStageObjectSchema = z
   .object({
     type: z.literal('enrich'),
     enrichments: z
@@ -35,27 +36,31 @@ export const enrichStageSchema = z
       .describe('Enrichments in the order they run: ua, referer, campaign, geo, bots, anon_ip, pii (each once). Default: ua, referer, campaign, bots.'),
   })
   .strict()
-  .superRefine((cfg, ctx) => {
-    // The discriminated union needs plain objects; run the refinements of those that have some.
-    const refined: Record<string, z.ZodTypeAny> = { bots: botsConfigSchema, pii: pseudonymisationConfigSchema };
-    cfg.enrichments.forEach((e, i) => {
-      const r = refined[e.type]?.safeParse(e);
-      if (r && !r.success) for (const issue of r.error.issues) ctx.addIssue({ ...issue, path: ['enrichments', i, ...issue.path] });
-    });
-    const at = (t: string) => cfg.enrichments.findIndex((e) => e.type === t);
-    const seen = new Set<string>();
-    cfg.enrichments.forEach((e, i) => {
-      if (seen.has(e.type)) ctx.addIssue({ code: 'custom', path: ['enrichments', i, 'type'], message: `enrichment "${e.type}" is listed twice` });
-      seen.add(e.type);
-    });
-    if (at('geo') >= 0 && at('anon_ip') >= 0 && at('anon_ip') < at('geo')) {
-      ctx.addIssue({ code: 'custom', path: ['enrichments', at('anon_ip'), 'type'], message: 'anon_ip must come after geo: the geo lookup needs the full IP address' });
-    }
-    if (at('bots') >= 0 && at('ua') > at('bots')) {
-      ctx.addIssue({ code: 'custom', path: ['enrichments', at('bots'), 'type'], message: 'bots must come after ua: it tags br_type, which ua would overwrite' });
-    }
-  })
   .describe('Snowplow-style enrichments.');
+
+/** Checks across the list: each enrichment once, geo before anon_ip, ua before bots, refinements of bots and pii. */
+export function refineEnrichStage(cfg: z.output<typeof enrichStageObjectSchema>, ctx: z.RefinementCtx): void {
+  // The discriminated union needs plain objects; run the refinements of those that have some.
+  const refined: Record<string, z.ZodTypeAny> = { bots: botsConfigSchema, pii: pseudonymisationConfigSchema };
+  cfg.enrichments.forEach((e, i) => {
+    const r = refined[e.type]?.safeParse(e);
+    if (r && !r.success) for (const issue of r.error.issues) ctx.addIssue({ ...issue, path: ['enrichments', i, ...issue.path] });
+  });
+  const at = (t: string) => cfg.enrichments.findIndex((e) => e.type === t);
+  const seen = new Set<string>();
+  cfg.enrichments.forEach((e, i) => {
+    if (seen.has(e.type)) ctx.addIssue({ code: 'custom', path: ['enrichments', i, 'type'], message: `enrichment "${e.type}" is listed twice` });
+    seen.add(e.type);
+  });
+  if (at('geo') >= 0 && at('anon_ip') >= 0 && at('anon_ip') < at('geo')) {
+    ctx.addIssue({ code: 'custom', path: ['enrichments', at('anon_ip'), 'type'], message: 'anon_ip must come after geo: the geo lookup needs the full IP address' });
+  }
+  if (at('bots') >= 0 && at('ua') > at('bots')) {
+    ctx.addIssue({ code: 'custom', path: ['enrichments', at('bots'), 'type'], message: 'bots must come after ua: it tags br_type, which ua would overwrite' });
+  }
+}
+
+export const enrichStageSchema = enrichStageObjectSchema.superRefine(refineEnrichStage);
 export type EnrichStageConfig = z.infer<typeof enrichStageSchema>;
 
 async function build(e: EnrichmentConfig): Promise<Enrichment | undefined> {
