@@ -3,6 +3,7 @@
  * and run, so every command reports the same reasons for the same line.
  */
 import type { LineRecord } from '../input/types';
+import type { DecodedBatch } from './batch-decode';
 import type { LineParser } from '../nginx/record';
 import { badRowKind, sizeViolation } from '../snowplow/badrow';
 import { decodeLine, type DecodeOutcome } from '../snowplow/decode';
@@ -48,12 +49,26 @@ export class DecodeTally {
     }
   }
 
+  /** Counts of a batch decoded by createBatchDecoder (possibly on a worker thread); events are those it kept. */
+  addBatch(batch: DecodedBatch): void {
+    this.lines += batch.lines;
+    this.events += batch.events.length;
+    for (const type in batch.eventsByType) bump(this.eventsByType, type, batch.eventsByType[type] as number);
+    this.bad += batch.bad.length;
+    for (const kind in batch.badByKind) bump(this.badByKind, kind, batch.badByKind[kind] as number);
+    for (const reason in batch.skippedByReason) {
+      const n = batch.skippedByReason[reason] as number;
+      this.skipped += n;
+      bump(this.skippedByReason, reason, n);
+    }
+  }
+
   summary(): string {
     const reasons = [...this.skippedByReason].map(([k, v]) => `${k} ${v}`).join(', ');
     return `${this.lines} lines, ${this.events} events, ${this.bad} bad rows, ${this.skipped} skipped${reasons ? ` (${reasons})` : ''}`;
   }
 }
 
-function bump(m: Map<string, number>, k: string): void {
-  m.set(k, (m.get(k) ?? 0) + 1);
+function bump(m: Map<string, number>, k: string, by = 1): void {
+  m.set(k, (m.get(k) ?? 0) + by);
 }

@@ -64,3 +64,31 @@ test('unreadable input and invalid options exit non-zero with a message', () => 
   assert.equal(r.code, 3);
   assert.match(r.stderr, /cannot read .*broken\.log\.gz/);
 });
+
+test('--workers decodes on threads with the same output, in input order, as the main thread', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tailplow-parse-'));
+  const input = join(dir, 'many.log');
+  const fixtureLines = readFileSync(fixture, 'utf8').trim().split('\n');
+  const lines: string[] = [];
+  // Several 1000-line batches, so results from different workers must be put back in order.
+  for (let k = 0; k < 3500; k++) {
+    const line = fixtureLines[k % fixtureLines.length]!;
+    lines.push(k % 997 === 5 ? '{"msec":"1700000000.000","uri":"/i","args":"e=zz&p=web&tv=js-1"' : line.replace('"msec":"17', `"msec":"${k % 9}7`));
+  }
+  writeFileSync(input, lines.join('\n') + '\n');
+  // etl_tstamp and bad-row timestamps are the clock at decoding time.
+  const timeless = (text: string) => text.replace(/"(etl_tstamp|timestamp)":"[^"]*"/g, '"$1":""');
+  const outputs = [0, 2].map((workers) => {
+    const badFile = join(dir, `bad-${workers}.ndjson`);
+    const r = run(['parse', input, '--workers', String(workers), '--bad', badFile]);
+    assert.equal(r.code, 0, r.stderr);
+    return { stdout: timeless(r.stdout), bad: timeless(readFileSync(badFile, 'utf8')), stderr: r.stderr };
+  });
+  const [here, threads] = outputs as [(typeof outputs)[0], (typeof outputs)[0]];
+  assert.equal(threads.stderr, here.stderr);
+  assert.match(here.stderr, /3500 lines, \d+ events, 4 bad rows, \d+ skipped/);
+  assert.ok(here.stdout.split('\n').length > 3500);
+  assert.equal(threads.stdout, here.stdout);
+  assert.equal(threads.bad, here.bad);
+  assert.equal(threads.bad.trim().split('\n').length, 4);
+});
