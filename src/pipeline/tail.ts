@@ -63,12 +63,23 @@ export function startTailLoop(
 ): TailLoop {
   const window = new InFlightWindow(opts.maxInFlightBytes);
   let fatal: unknown;
-  let failFatal: (err: unknown) => void = () => {};
-  const fatalSeen = new Promise<never>((_, reject) => (failFatal = reject));
-  fatalSeen.catch(() => {});
+  // The loop waits on one thing at a time (the next batch, room in the window); a stop signal or a
+  // fatal error interrupts that wait. Racing each wait against long-lived pending promises instead
+  // adds a reaction per batch to them that keeps the batch reachable: every line read, leaked.
+  const STOPPED = Symbol('stopped');
+  let interrupt: ((reason: 'abort' | 'fatal') => void) | undefined;
+  const waitUnlessStopped = <T>(p: Promise<T>, stopOnAbort: boolean): Promise<T | typeof STOPPED> =>
+    new Promise((resolve, reject) => {
+      if (fatal !== undefined || (stopOnAbort && opts.signal.aborted)) return resolve(STOPPED);
+      interrupt = (reason) => {
+        if (reason === 'fatal' || stopOnAbort) resolve(STOPPED);
+      };
+      p.then(resolve, reject);
+    });
+  opts.signal.addEventListener('abort', () => interrupt?.('abort'), { once: true });
   const fail = (err: unknown) => {
     fatal ??= err;
-    failFatal(err);
+    interrupt?.('fatal');
   };
   // Decoded batches wait here to be handed to the output in read order.
   let sendChain: Promise<void> = Promise.resolve();
@@ -107,14 +118,14 @@ export function startTailLoop(
   };
 
   const done = (async () => {
-    const aborted = new Promise<void>((resolve) => opts.signal.addEventListener('abort', () => resolve(), { once: true }));
     const iterator = source.batches()[Symbol.asyncIterator]();
     while (!opts.signal.aborted && fatal === undefined) {
-      const next = await Promise.race([iterator.next(), aborted.then(() => null), fatalSeen]);
-      if (next === null || next.done) break;
+      const next = await waitUnlessStopped(iterator.next(), true);
+      if (next === STOPPED || next.done) break;
       const batch = next.value;
       const cost = batch.lines.reduce((n, l) => n + l.nextOffset - l.offset, 0);
-      await Promise.race([window.acquire(cost), fatalSeen]);
+      // A batch already read is still delivered when a stop (not a failure) comes while it waits for room.
+      if ((await waitUnlessStopped(window.acquire(cost), false)) === STOPPED) break;
       metrics.inFlightBytes.set(window.inFlight);
       const decoded = pool.submit(batch);
       decoded.catch(() => {});
