@@ -1,0 +1,113 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ENRICHED_FIELD_NAMES } from '../snowplow/fields';
+import type { SnowplowEvent } from '../snowplow/event';
+import { createTableSql, eventColumns, eventRowOf, schemaVariantFor, versionAtLeast } from './clickhouse-schema';
+
+const EVENT: SnowplowEvent = {
+  app_id: 'web',
+  event: 'page_view',
+  event_id: 'beefd024-267e-4d88-958f-58df8a45dd55',
+  collector_tstamp: '2026-11-27T21:09:52.353Z',
+  derived_tstamp: '2026-11-27T21:09:52.329Z',
+  dvce_created_tstamp: '1999-12-31T23:59:59.007Z',
+  domain_sessionidx: 3,
+  geo_latitude: 52.52,
+  br_cookies: true,
+  dvce_ismobile: false,
+  contexts: [{ schema: 'iglu:com.acme/product/jsonschema/1-0-0', data: { sku: 'A-1' } }],
+  unstruct_event: { schema: 'iglu:com.acme/click/jsonschema/1-0-0', data: { x: 1 } },
+};
+
+test('the server version picks the layout: modern from 22.3, legacy before (18.16, 21.8, garbage)', () => {
+  assert.equal(schemaVariantFor('18.16.1'), 'legacy');
+  assert.equal(schemaVariantFor('21.8.15.7'), 'legacy');
+  assert.equal(schemaVariantFor('22.2.3.5'), 'legacy');
+  assert.equal(schemaVariantFor('22.3.1.1'), 'modern');
+  assert.equal(schemaVariantFor('26.7.2.1'), 'modern');
+  assert.equal(schemaVariantFor(''), 'legacy');
+  assert.equal(versionAtLeast('21.11.1', [21, 11]), true);
+  assert.equal(versionAtLeast('21.10.9', [21, 11]), false);
+});
+
+test('both layouts have the same column names: the 131 canonical ones in TSV order, then one _ms per timestamp', () => {
+  const legacy = eventColumns('legacy');
+  const modern = eventColumns('modern');
+  const msColumns = ['etl_tstamp_ms', 'collector_tstamp_ms', 'dvce_created_tstamp_ms', 'dvce_sent_tstamp_ms', 'refr_dvce_tstamp_ms', 'derived_tstamp_ms', 'true_tstamp_ms'];
+  assert.deepEqual(legacy.map((c) => c.name), [...ENRICHED_FIELD_NAMES, ...msColumns]);
+  assert.deepEqual(modern.map((c) => c.name), [...ENRICHED_FIELD_NAMES, ...msColumns, 'context_schemas']);
+  const typeOf = (columns: typeof legacy, name: string) => columns.find((c) => c.name === name)?.type;
+  assert.equal(typeOf(legacy, 'derived_tstamp'), "DateTime('UTC')");
+  assert.equal(typeOf(modern, 'derived_tstamp'), "DateTime64(3, 'UTC')");
+  assert.equal(typeOf(legacy, 'dvce_created_tstamp'), "Nullable(DateTime('UTC'))");
+  assert.equal(typeOf(legacy, 'dvce_created_tstamp_ms'), 'Nullable(UInt16)');
+  assert.equal(typeOf(modern, 'app_id'), 'LowCardinality(String)');
+  assert.equal(typeOf(modern, 'br_name'), 'LowCardinality(Nullable(String))');
+  assert.equal(typeOf(legacy, 'br_name'), 'Nullable(String)');
+  assert.equal(typeOf(modern, 'br_cookies'), 'Nullable(Bool)');
+  assert.equal(typeOf(legacy, 'br_cookies'), 'Nullable(UInt8)');
+  assert.equal(typeOf(modern, 'contexts'), 'Nullable(String)');
+  assert.equal(typeOf(legacy, 'event_id'), 'String');
+  // Computed columns exist only where the engine computes them; legacy _ms columns are stored.
+  assert.match(modern.find((c) => c.name === 'derived_tstamp_ms')?.computed ?? '', /^ALIAS /);
+  assert.equal(legacy.some((c) => c.computed), false);
+});
+
+test('DDL: ReplacingMergeTree, monthly partitions of derived_tstamp, sorting key ending in event_id', () => {
+  const sql = createTableSql('db.events', 'legacy');
+  assert.match(sql, /^CREATE TABLE IF NOT EXISTS db\.events \(/);
+  assert.match(sql, /\) ENGINE = ReplacingMergeTree\nPARTITION BY toYYYYMM\(derived_tstamp\)\nORDER BY \(app_id, event, toDate\(derived_tstamp\), event_id\)$/);
+  assert.doesNotMatch(sql, /LowCardinality|DateTime64|Bool/);
+  assert.match(createTableSql('events', 'modern'), /context_schemas Array\(LowCardinality\(String\)\) MATERIALIZED/);
+});
+
+test('rows: modern keeps milliseconds in the timestamp, legacy splits seconds and _ms; flags, JSON text, absent fields left out', () => {
+  const modern = eventRowOf(EVENT, 'modern');
+  const legacy = eventRowOf(EVENT, 'legacy');
+  assert.ok(modern.ok && legacy.ok);
+  assert.equal(modern.row.derived_tstamp, '2026-11-27 21:09:52.329');
+  assert.equal(modern.row.derived_tstamp_ms, undefined);
+  assert.equal(legacy.row.derived_tstamp, '2026-11-27 21:09:52');
+  assert.equal(legacy.row.derived_tstamp_ms, 329);
+  assert.equal(legacy.row.dvce_created_tstamp_ms, 7);
+  assert.equal(modern.row.br_cookies, true);
+  assert.equal(legacy.row.br_cookies, 1);
+  assert.equal(legacy.row.dvce_ismobile, 0);
+  assert.equal(modern.row.contexts, '[{"schema":"iglu:com.acme/product/jsonschema/1-0-0","data":{"sku":"A-1"}}]');
+  assert.equal(modern.row.unstruct_event, '{"schema":"iglu:com.acme/click/jsonschema/1-0-0","data":{"x":1}}');
+  assert.equal('page_url' in modern.row, false);
+  assert.equal(Object.keys(modern.row).length, Object.keys(EVENT).length);
+});
+
+test('rows: fields that are not canonical are not stored', () => {
+  const outcome = eventRowOf({ ...EVENT, profile_visits: 3 } as SnowplowEvent, 'modern');
+  assert.ok(outcome.ok);
+  assert.equal('profile_visits' in outcome.row, false);
+});
+
+test('rows: what ClickHouse would wrap or refuse is a failure with a reason naming the field', () => {
+  const cases: Array<[Record<string, unknown>, 'legacy' | 'modern', string, RegExp]> = [
+    [{ event_id: undefined }, 'modern', 'missing_field', /^event_id is missing$/],
+    [{ event_id: '' }, 'modern', 'missing_field', /^event_id is empty$/],
+    [{ derived_tstamp: null }, 'legacy', 'missing_field', /^derived_tstamp is missing$/],
+    [{ domain_sessionidx: 'abc' }, 'modern', 'invalid_value', /^domain_sessionidx: expected a 32-bit integer, got "abc"$/],
+    [{ domain_sessionidx: 99_999_999_999 }, 'legacy', 'invalid_value', /domain_sessionidx: expected a 32-bit integer/],
+    [{ geo_latitude: Number.NaN }, 'modern', 'invalid_value', /geo_latitude: expected a finite number/],
+    [{ br_cookies: 'yes' }, 'modern', 'invalid_value', /br_cookies: expected true or false/],
+    [{ collector_tstamp: 'yesterday' }, 'modern', 'invalid_value', /collector_tstamp: expected an ISO-8601 timestamp/],
+    [{ dvce_created_tstamp: '1960-01-01T00:00:00.000Z' }, 'legacy', 'invalid_value', /dvce_created_tstamp: outside 1970-01-01/],
+    [{ dvce_created_tstamp: '2200-01-01T00:00:00.000Z' }, 'legacy', 'invalid_value', /outside .* \.\. 2106-02-07/],
+    [{ contexts: '{not json' }, 'modern', 'invalid_value', /contexts: expected JSON/],
+    [{ page_url: 42 }, 'modern', 'invalid_value', /page_url: expected a string, got 42/],
+  ];
+  for (const [patch, variant, reason, message] of cases) {
+    const outcome = eventRowOf({ ...EVENT, ...patch } as SnowplowEvent, variant);
+    assert.equal(outcome.ok, false, JSON.stringify(patch));
+    if (!outcome.ok) {
+      assert.equal(outcome.reason, reason, JSON.stringify(patch));
+      assert.match(outcome.message, message);
+    }
+  }
+  // The modern layout stores what the legacy one cannot.
+  assert.equal(eventRowOf({ ...EVENT, dvce_created_tstamp: '1960-01-01T00:00:00.000Z' }, 'modern').ok, true);
+});

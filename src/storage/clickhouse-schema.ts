@@ -1,0 +1,233 @@
+/**
+ * The `events` table that the `clickhouse` and `embedded` sinks write and that queries (and the
+ * dashboard) read: the 131 canonical columns under their Snowplow names, generated from
+ * snowplow/fields.ts, in one of two variants chosen by the server's version.
+ *
+ * - `modern` (ClickHouse >= 22.3, and chDB): timestamps `DateTime64(3, 'UTC')`, low-cardinality
+ *   strings as `LowCardinality(...)`, flags as `Bool`, plus a materialized `context_schemas`
+ *   array (the Iglu URIs of `contexts`) for "events with context X" filters.
+ * - `legacy` (older servers, e.g. Debian's 18.16): no DateTime64, Bool or stable LowCardinality
+ *   (18.16 has it only behind `allow_experimental_low_cardinality_type`, so it is not used),
+ *   so timestamps are `DateTime('UTC')` (seconds) and flags `UInt8`; plain `String`s.
+ *
+ * In both variants every timestamp column `<name>` has a companion `<name>_ms UInt16`, the
+ * milliseconds within the second: a real column on legacy (where `<name>` keeps only seconds), an
+ * ALIAS computed from the DateTime64 on modern. So every column name, and every query that
+ * uses only these names, is the same on both. contexts, unstruct_event and derived_contexts are
+ * JSON text (`String`) everywhere; the modern variant can read them with JSONExtract*, 18.16
+ * only with visitParamExtract*.
+ *
+ * Engine: ReplacingMergeTree, PARTITION BY toYYYYMM(derived_tstamp),
+ * ORDER BY (app_id, event, toDate(derived_tstamp), event_id). Rows collapse (at merges, or at read
+ * time with FINAL) when their whole sorting key is equal, within one partition, so the key holds
+ * only what a redelivery cannot change: app_id and event come from the tracker, derived_tstamp is
+ * computed from the tracker's timestamps and the log line's $msec, so a replayed or redelivered
+ * line gives the same value. A tracker that re-sends an event (its own retry, a new log line) gets a
+ * slightly different derived_tstamp; the copies still collapse unless they fall on different UTC
+ * days. Without a version column the last inserted copy wins.
+ */
+import type { SnowplowEvent } from '../snowplow/event';
+import { ENRICHED_FIELDS, type FieldSpec } from '../snowplow/fields';
+
+export type SchemaVariant = 'modern' | 'legacy';
+
+/** The oldest server version that takes the modern variant (LTS with DateTime64, Bool, LowCardinality). */
+export const MODERN_SCHEMA_SINCE: readonly [number, number] = [22, 3];
+
+/** async_insert (with wait_for_async_insert) exists since this version. */
+export const ASYNC_INSERT_SINCE: readonly [number, number] = [21, 11];
+
+/** `23.8.1.1` → [23, 8]; an unparsable version counts as 0.0 (legacy, the safe choice). */
+export function majorMinor(version: string): [number, number] {
+  const m = /^(\d+)\.(\d+)/.exec(version.trim());
+  return m ? [Number(m[1]), Number(m[2])] : [0, 0];
+}
+
+export function versionAtLeast(version: string, since: readonly [number, number]): boolean {
+  const [major, minor] = majorMinor(version);
+  return major > since[0] || (major === since[0] && minor >= since[1]);
+}
+
+export function schemaVariantFor(serverVersion: string): SchemaVariant {
+  return versionAtLeast(serverVersion, MODERN_SCHEMA_SINCE) ? 'modern' : 'legacy';
+}
+
+/** Columns that are part of the sorting/partition key or always set: never NULL. */
+const REQUIRED = new Set(['event_id', 'collector_tstamp', 'derived_tstamp']);
+/** In the sorting key, so not Nullable; an event without them stores ''. */
+const KEY_STRINGS = new Set(['app_id', 'event']);
+
+/** Strings with few distinct values (types, versions, countries, browsers): LowCardinality on modern. */
+const LOW_CARDINALITY = new Set([
+  'app_id', 'platform', 'event', 'name_tracker', 'v_tracker', 'v_collector', 'v_etl',
+  'geo_country', 'geo_region', 'geo_city', 'geo_region_name', 'geo_timezone', 'ip_netspeed',
+  'page_urlscheme', 'page_urlhost', 'refr_urlscheme', 'refr_medium', 'refr_source',
+  'mkt_medium', 'mkt_source', 'mkt_network', 'br_name', 'br_family', 'br_version', 'br_type',
+  'br_renderengine', 'br_lang', 'br_colordepth', 'os_name', 'os_family', 'os_manufacturer',
+  'os_timezone', 'dvce_type', 'doc_charset', 'tr_currency', 'ti_currency', 'base_currency',
+  'event_vendor', 'event_name', 'event_format', 'event_version',
+]);
+
+export interface ColumnDef {
+  readonly name: string;
+  readonly type: string;
+  /** `ALIAS …` / `MATERIALIZED …`: computed by the engine, never sent on insert. */
+  readonly computed?: string;
+}
+
+/** Name of the milliseconds-within-the-second companion of a timestamp column. */
+export const msColumnOf = (timestampColumn: string) => `${timestampColumn}_ms`;
+
+function baseType(field: FieldSpec, variant: SchemaVariant): string {
+  switch (field.type) {
+    case 'string':
+      return variant === 'modern' && LOW_CARDINALITY.has(field.name) ? 'LowCardinality(String)' : 'String';
+    case 'int':
+      return 'Int32';
+    case 'float':
+      return 'Float64';
+    case 'bool':
+      return variant === 'modern' ? 'Bool' : 'UInt8';
+    case 'timestamp':
+      return variant === 'modern' ? "DateTime64(3, 'UTC')" : "DateTime('UTC')";
+    case 'json':
+      return 'String';
+  }
+}
+
+function nullable(type: string): string {
+  const lc = /^LowCardinality\((.*)\)$/.exec(type);
+  return lc ? `LowCardinality(Nullable(${lc[1]}))` : `Nullable(${type})`;
+}
+
+const isNullable = (name: string) => !REQUIRED.has(name) && !KEY_STRINGS.has(name);
+
+/** Every column of the table in DDL order: the 131 canonical ones, then the computed/companion ones. */
+export function eventColumns(variant: SchemaVariant): ColumnDef[] {
+  const columns: ColumnDef[] = ENRICHED_FIELDS.map((field) => {
+    const type = baseType(field, variant);
+    return { name: field.name, type: isNullable(field.name) ? nullable(type) : type };
+  });
+  for (const field of ENRICHED_FIELDS) {
+    if (field.type !== 'timestamp') continue;
+    const type = isNullable(field.name) ? 'Nullable(UInt16)' : 'UInt16';
+    // ((x % 1000) + 1000) % 1000: the millisecond also for instants before 1970 (negative epoch).
+    const computed = variant === 'modern' ? `ALIAS toUInt16(((toUnixTimestamp64Milli(${field.name}) % 1000) + 1000) % 1000)` : undefined;
+    columns.push({ name: msColumnOf(field.name), type, ...(computed ? { computed } : {}) });
+  }
+  if (variant === 'modern') {
+    columns.push({
+      name: 'context_schemas',
+      type: 'Array(LowCardinality(String))',
+      computed: "MATERIALIZED arrayMap(c -> JSONExtractString(c, 'schema'), JSONExtractArrayRaw(ifNull(contexts, '[]')))",
+    });
+  }
+  return columns;
+}
+
+/** Database and table names are interpolated into SQL, so they are restricted to plain identifiers. */
+export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export const SORTING_KEY = '(app_id, event, toDate(derived_tstamp), event_id)';
+export const PARTITION_KEY = 'toYYYYMM(derived_tstamp)';
+
+export function createTableSql(qualifiedTable: string, variant: SchemaVariant): string {
+  const lines = eventColumns(variant).map((c) => `  ${c.name} ${c.type}${c.computed ? ` ${c.computed}` : ''}`);
+  return [
+    `CREATE TABLE IF NOT EXISTS ${qualifiedTable} (`,
+    lines.join(',\n'),
+    ') ENGINE = ReplacingMergeTree',
+    `PARTITION BY ${PARTITION_KEY}`,
+    `ORDER BY ${SORTING_KEY}`,
+  ].join('\n');
+}
+
+/** Why an event cannot become a row. Closed set: metric label and bad-row reason. */
+export type RowProblem = 'missing_field' | 'invalid_value';
+
+export type EventRow = Record<string, string | number | boolean>;
+export type RowOutcome = { ok: true; row: EventRow } | { ok: false; reason: RowProblem; message: string };
+
+/**
+ * Instants each variant can store. ClickHouse 18.16 does not reject a DateTime outside
+ * 1970..2106: it silently wraps it, so the range is checked here.
+ */
+const TIMESTAMP_RANGE: Record<SchemaVariant, readonly [number, number]> = {
+  legacy: [0, 4294967295 * 1000],
+  modern: [Date.UTC(1900, 0, 1), Date.UTC(2299, 11, 31, 23, 59, 59, 999)],
+};
+const INT32: readonly [number, number] = [-2147483648, 2147483647];
+
+/**
+ * The JSONEachRow row of one event: canonical fields only (anything else on the event is not
+ * stored), absent fields left out so the column default (NULL) applies. Values are checked
+ * against the column types here, because ClickHouse wraps overflowing integers and dates
+ * instead of refusing them.
+ */
+export function eventRowOf(event: SnowplowEvent, variant: SchemaVariant): RowOutcome {
+  const source = event as Record<string, unknown>;
+  const row: EventRow = {};
+  for (const field of ENRICHED_FIELDS) {
+    const value = source[field.name];
+    if (value === undefined || value === null) {
+      if (REQUIRED.has(field.name)) return { ok: false, reason: 'missing_field', message: `${field.name} is missing` };
+      continue;
+    }
+    const bad = (what: string): RowOutcome => ({ ok: false, reason: 'invalid_value', message: `${field.name}: ${what}, got ${describe(value)}` });
+    switch (field.type) {
+      case 'string':
+        if (typeof value !== 'string') return bad('expected a string');
+        if (REQUIRED.has(field.name) && value === '') return { ok: false, reason: 'missing_field', message: `${field.name} is empty` };
+        row[field.name] = value;
+        break;
+      case 'int':
+        if (typeof value !== 'number' || !Number.isInteger(value) || value < INT32[0] || value > INT32[1]) return bad('expected a 32-bit integer');
+        row[field.name] = value;
+        break;
+      case 'float':
+        if (typeof value !== 'number' || !Number.isFinite(value)) return bad('expected a finite number');
+        row[field.name] = value;
+        break;
+      case 'bool':
+        if (typeof value !== 'boolean') return bad('expected true or false');
+        row[field.name] = variant === 'modern' ? value : value ? 1 : 0;
+        break;
+      case 'timestamp': {
+        const ms = typeof value === 'string' ? Date.parse(value) : NaN;
+        const [min, max] = TIMESTAMP_RANGE[variant];
+        if (!Number.isFinite(ms)) return bad('expected an ISO-8601 timestamp');
+        if (ms < min || ms > max) return bad(`outside ${new Date(min).toISOString()} .. ${new Date(max).toISOString()}`);
+        // 'YYYY-MM-DD hh:mm:ss.sss' in UTC: what both DateTime parsers take without best_effort.
+        const text = new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
+        if (variant === 'modern') row[field.name] = text;
+        else {
+          row[field.name] = text.slice(0, 19);
+          row[msColumnOf(field.name)] = ((ms % 1000) + 1000) % 1000;
+        }
+        break;
+      }
+      case 'json':
+        if (typeof value === 'string') {
+          if (!isJson(value)) return bad('expected JSON');
+          row[field.name] = value;
+        } else if (typeof value === 'object') row[field.name] = JSON.stringify(value);
+        else return bad('expected a JSON object or array');
+        break;
+    }
+  }
+  return { ok: true, row };
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function describe(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}

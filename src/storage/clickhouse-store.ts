@@ -1,0 +1,67 @@
+/**
+ * EventStore over a ClickHouse server's HTTP interface (@clickhouse/client). Works with servers
+ * back to 18.16: no query parameters (18.16 refuses them), settings only where the version has
+ * them.
+ */
+import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
+import { ASYNC_INSERT_SINCE, schemaVariantFor, versionAtLeast } from './clickhouse-schema';
+import type { EventStore } from './event-store';
+
+export interface ClickHouseStoreOptions {
+  url: string;
+  username: string;
+  password: string;
+  database: string;
+  requestTimeoutMs: number;
+  /** Ask for async_insert (with wait_for_async_insert=1, so an insert still returns once stored). */
+  asyncInsert: boolean;
+}
+
+export interface ClickHouseStore extends EventStore {
+  readonly engine: 'clickhouse';
+  /** Whether inserts really use async_insert (asked for, and the server has it). */
+  readonly asyncInsert: boolean;
+}
+
+/** Connects and asks the version; throws (the caller classifies) when the server is unreachable. */
+export async function createClickHouseStore(opts: ClickHouseStoreOptions): Promise<ClickHouseStore> {
+  const client: ClickHouseClient = createClient({
+    url: opts.url,
+    username: opts.username,
+    password: opts.password,
+    database: opts.database,
+    request_timeout: opts.requestTimeoutMs,
+    // The sink reports failures itself (bad rows, retries); the client would log each one at ERROR.
+    log: { level: ClickHouseLogLevel.OFF },
+  });
+  try {
+    const version = await selectVersion(client);
+    const asyncInsert = opts.asyncInsert && versionAtLeast(version, ASYNC_INSERT_SINCE);
+    const insertSettings: ClickHouseSettings = asyncInsert ? { async_insert: 1, wait_for_async_insert: 1 } : {};
+    const querySettings: ClickHouseSettings = { output_format_json_quote_64bit_integers: 0 };
+    return {
+      engine: 'clickhouse',
+      version,
+      variant: schemaVariantFor(version),
+      asyncInsert,
+      async command(sql) {
+        await client.command({ query: sql });
+      },
+      async query<T>(sql: string) {
+        return (await client.query({ query: sql, format: 'JSONEachRow', clickhouse_settings: querySettings })).json<T>();
+      },
+      async insert(qualifiedTable, rows) {
+        await client.insert({ table: qualifiedTable, format: 'JSONEachRow', values: rows, clickhouse_settings: insertSettings });
+      },
+      close: () => client.close(),
+    };
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
+}
+
+async function selectVersion(client: ClickHouseClient): Promise<string> {
+  const rows = await (await client.query({ query: 'SELECT version() AS version', format: 'JSONEachRow' })).json<{ version: string }>();
+  return rows[0]?.version ?? '';
+}

@@ -1,0 +1,81 @@
+/**
+ * Writing events into the events table of an EventStore: the part the `clickhouse` and
+ * `embedded` sinks share. One INSERT per batch; a batch the engine refuses because of its data is
+ * split in halves until the refused events are found (JSONEachRow fails a whole insert for one
+ * bad row), so good events are stored and each bad one becomes a `failed` entry with the engine's
+ * message. Infrastructure errors are thrown: RetriableError when trying again later can help.
+ */
+import type { SnowplowEvent } from '../snowplow/event';
+import type { StageFailure } from '../stages/stage';
+import { RetriableError } from '../util/retry';
+import { createTableSql, eventRowOf, IDENTIFIER, type EventRow, type RowProblem } from './clickhouse-schema';
+import { storeErrorKind, storeErrorMessage, type EventStore } from './event-store';
+
+/** Why a sink did not store an event (metric label, bad-row reason). */
+export type EventTableFailure = RowProblem | 'rejected_by_store';
+
+export interface EventTableWriter {
+  /** `database.table` as used in SQL. */
+  readonly qualifiedTable: string;
+  write(events: SnowplowEvent[]): Promise<{ failed: StageFailure[] }>;
+}
+
+export function qualifiedTableName(table: string, database?: string): string {
+  for (const name of database ? [database, table] : [table]) {
+    if (!IDENTIFIER.test(name)) throw new Error(`invalid ClickHouse identifier ${JSON.stringify(name)}: use letters, digits and _ (not starting with a digit)`);
+  }
+  return database ? `${database}.${table}` : table;
+}
+
+/** Creates the table if absent (in the variant the store's version takes) and returns its writer. */
+export async function openEventTable(store: EventStore, opts: { table: string; database?: string }): Promise<EventTableWriter> {
+  const qualifiedTable = qualifiedTableName(opts.table, opts.database);
+  await rethrowClassified(store.command(createTableSql(qualifiedTable, store.variant)));
+
+  interface Pending {
+    event: SnowplowEvent;
+    row: EventRow;
+  }
+
+  /** Inserts rows; on a data error bisects to the events the engine refuses and returns them. */
+  const insertFindingRejected = async (pending: Pending[]): Promise<StageFailure[]> => {
+    try {
+      await store.insert(qualifiedTable, pending.map((p) => p.row));
+      return [];
+    } catch (err) {
+      if (storeErrorKind(err) !== 'rejected_rows') throw classified(err);
+      if (pending.length === 1) return [{ event: pending[0]!.event, reason: 'rejected_by_store' satisfies EventTableFailure, message: storeErrorMessage(err) }];
+      const half = Math.ceil(pending.length / 2);
+      // In order, so a store that goes down half-way throws before later halves are tried.
+      const first = await insertFindingRejected(pending.slice(0, half));
+      return [...first, ...(await insertFindingRejected(pending.slice(half)))];
+    }
+  };
+
+  return {
+    qualifiedTable,
+    async write(events) {
+      const failed: StageFailure[] = [];
+      const pending: Pending[] = [];
+      for (const event of events) {
+        const outcome = eventRowOf(event, store.variant);
+        if (outcome.ok) pending.push({ event, row: outcome.row });
+        else failed.push({ event, reason: outcome.reason, message: outcome.message });
+      }
+      if (pending.length) failed.push(...(await insertFindingRejected(pending)));
+      return { failed };
+    },
+  };
+}
+
+function classified(err: unknown): unknown {
+  return storeErrorKind(err) === 'retriable' ? new RetriableError(`event store unavailable: ${storeErrorMessage(err)}`, { cause: err }) : err;
+}
+
+async function rethrowClassified<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    throw classified(err);
+  }
+}
