@@ -102,7 +102,7 @@ test('sinks: unknown type, missing file path, empty list, unknown field', () => 
   assert.match(unknown[0]!, /^p\.yml:2:5: sinks\[0\]\.type: Invalid discriminator value\. Expected 'kafka' \| 'file'/);
   assert.deepEqual(problems('sinks:\n  - type: file\n'), ['p.yml:2:5: sinks[0].path: is required']);
   assert.deepEqual(problems('sinks: []\n'), ['p.yml:1:1: sinks: Array must contain at least 1 element(s)']);
-  assert.deepEqual(problems('sinks:\n  - type: kafka\n    topc: x\n'), ['p.yml:2:5: sinks[0]: unknown field "topc"']);
+  assert.deepEqual(problems('sinks:\n  - type: kafka\n    topc: x\n'), ['p.yml:3:5: sinks[0]: unknown field "topc"']);
 });
 
 test('check-config --for process prints every problem with file:line and exits 2', () => {
