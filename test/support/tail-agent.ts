@@ -20,6 +20,7 @@ export interface TailAgentOptions {
   input?: Record<string, unknown>;
   /** Extra output settings. */
   output?: Record<string, unknown>;
+  /** Log level; below info the start-up line the helper waits for is not logged, so keep info or more verbose. */
   logLevel?: string;
   /** Extra node options, e.g. ['--cpu-prof']. */
   nodeArgs?: string[];

@@ -1,0 +1,52 @@
+/**
+ * bench/tail/memory: peak RSS of `tailplow tail` catching up a ~500 MB backlog (target <= 150 MB).
+ * Samples VmRSS every 200 ms and reports the kernel's peak (VmHWM), next to a baseline measured in
+ * the same run: a bare `node -e` process holding nothing (what any Node process costs).
+ *
+ *   node dist/bench/tail/memory.js [--mb 500]
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTopics } from '../../test/support/kafka-topic';
+import { uniqueName } from '../../test/support/services';
+import { killAllAgents, startTailAgent } from '../../test/support/tail-agent';
+import { arg, brokers, ensureLog, waitForProduced } from './common';
+
+const MB = arg('mb', 500);
+
+async function main(): Promise<void> {
+  const log = await ensureLog(`tail-memory-${MB}mb`, { bytes: MB * 1e6, seed: 13 });
+  console.log(`data: ${log.path}: ${log.lines} lines, ${log.events} events, ${(log.bytes / 1e6).toFixed(0)} MB`);
+  const bareKb = Number(execFileSync(process.execPath, ['-e', "console.log(/VmHWM:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/status','utf8'))[1])"]).toString());
+  const dir = mkdtempSync(join(tmpdir(), 'tailplow-bench-mem-'));
+  const topic = uniqueName('bench-tail-mem');
+  await createTopics(brokers, [topic, `${topic}-bad`]);
+  const nodeArgs = process.env.TAILPLOW_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const t0 = performance.now();
+  const agent = await startTailAgent({ dir, paths: [log.path], brokers, topic, badTopic: `${topic}-bad`, nodeArgs });
+  const curve: number[] = [];
+  let lastSample = 0;
+  try {
+    const done = await waitForProduced(agent, log.events, 1_800_000, () => {
+      if (performance.now() - lastSample < 5000) return;
+      lastSample = performance.now();
+      curve.push(Math.round((agent.rssKb() ?? 0) / 1024));
+    });
+    const heapUsed = await agent.metric('tailplow_nodejs_heap_size_used_bytes');
+    const peakMb = (agent.peakRssKb() ?? 0) / 1024;
+    console.log(`caught up in ${((done - t0) / 1000).toFixed(1)} s (${Math.round(log.lines / ((done - t0) / 1000))} lines/s)`);
+    console.log(`RSS every 5 s (MB): ${curve.join(' ')}`);
+    console.log(`peak RSS (VmHWM) ${peakMb.toFixed(0)} MB (target <= 150); heap used at the end ${(heapUsed / 1e6).toFixed(0)} MB; bare node process ${(bareKb / 1024).toFixed(0)} MB`);
+    await agent.stop();
+  } finally {
+    killAllAgents();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,111 @@
+/**
+ * bench/tail/throughput: how close does `tailplow tail` come to a bare kafkajs producer?
+ *
+ * One run, one Kafka (TAILPLOW_KAFKA_BROKERS, default kafka.sh's 127.0.0.1:19092):
+ *   baseline: the same events, decoded in advance into the very messages the tailer sends (key,
+ *             JSON value, headers), sent by the project's kafkajs producer wrapper with the
+ *             tailer's settings (acks -1, idempotent, gzip, linger 5 ms, 1 MiB batches, 8 MiB in
+ *             flight), timed from the first send to the last acknowledgement;
+ *   tailer:   `tailplow tail FILE --from-beginning` as a process, timed from spawn until
+ *             tailplow_events_produced_total reaches the event count (start-up included).
+ * Prints lines/s of both and the ratio tailer/baseline (target >= 0.8). Each side gets its own
+ * fresh topic (4 partitions).
+ *
+ *   node dist/bench/tail/throughput.js [--lines 400000]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openLineSource } from '../../src/input/line-source';
+import { createKafka } from '../../src/kafka/connection';
+import { createKafkaProducer, producerSchema, type OutMessage } from '../../src/kafka/producer';
+import { createLineParser } from '../../src/nginx';
+import { createLineDecoder } from '../../src/pipeline/decode-lines';
+import { visitorKeyOf } from '../../src/pipeline/tail';
+import { eventToJson } from '../../src/snowplow/format';
+import { silentLogger } from '../../src/util/logger';
+import { InFlightWindow } from '../../src/util/window';
+import { createTopics } from '../../test/support/kafka-topic';
+import { uniqueName } from '../../test/support/services';
+import { killAllAgents, startTailAgent } from '../../test/support/tail-agent';
+import { arg, brokers, ensureLog, waitForProduced } from './common';
+
+const LINES = arg('lines', 400_000);
+const WINDOW_BYTES = 8 * 1024 * 1024;
+
+async function prebuild(path: string): Promise<{ batches: Array<{ messages: OutMessage[]; cost: number }>; events: number }> {
+  const decode = createLineDecoder(createLineParser('json'), { maxLineBytes: 1 << 20 });
+  const batches: Array<{ messages: OutMessage[]; cost: number }> = [];
+  let events = 0;
+  for await (const batch of await openLineSource(path)) {
+    const messages: OutMessage[] = [];
+    let cost = 0;
+    for (const line of batch.lines) {
+      const headers = { 'tailplow-source': path, 'tailplow-offset': String(line.offset) };
+      for (const e of decode(line, path).events) messages.push({ key: visitorKeyOf(e), value: eventToJson(e), headers });
+      cost += line.nextOffset - line.offset;
+    }
+    events += messages.length;
+    batches.push({ messages, cost });
+  }
+  return { batches, events };
+}
+
+async function baseline(batches: Array<{ messages: OutMessage[]; cost: number }>): Promise<number> {
+  const topic = uniqueName('bench-tail-baseline');
+  await createTopics(brokers, [topic]);
+  const producer = await createKafkaProducer(createKafka({ ...defaultKafka(), brokers }, silentLogger), producerSchema.parse({}));
+  const window = new InFlightWindow(WINDOW_BYTES);
+  const sends: Promise<void>[] = [];
+  const t0 = performance.now();
+  for (const b of batches) {
+    await window.acquire(b.cost);
+    sends.push(producer.send(topic, b.messages).then(() => window.release(b.cost)));
+  }
+  await Promise.all(sends);
+  const ms = performance.now() - t0;
+  await producer.close();
+  return ms;
+}
+
+function defaultKafka() {
+  return { brokers, clientId: 'tailplow-bench', tls: false as const, connectionTimeoutMs: 3000, requestTimeoutMs: 30000 };
+}
+
+async function tailer(path: string, events: number, nodeArgs: string[]): Promise<{ ms: number; peakRssMb: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'tailplow-bench-tail-'));
+  const topic = uniqueName('bench-tail');
+  await createTopics(brokers, [topic, `${topic}-bad`]);
+  const t0 = performance.now();
+  const agent = await startTailAgent({ dir, paths: [path], brokers, topic, badTopic: `${topic}-bad`, nodeArgs });
+  try {
+    const done = await waitForProduced(agent, events, 600_000);
+    const peakRssMb = (agent.peakRssKb() ?? 0) / 1024;
+    await agent.stop();
+    return { ms: done - t0, peakRssMb };
+  } finally {
+    killAllAgents();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const log = await ensureLog(`tail-throughput-${LINES}`, { lines: LINES, seed: 11 });
+  console.log(`data: ${log.path}: ${log.lines} lines, ${log.events} events, ${(log.bytes / 1e6).toFixed(0)} MB`);
+  const prebuilt = await prebuild(log.path);
+  if (prebuilt.events !== log.events) throw new Error(`decoded ${prebuilt.events} events, expected ${log.events}`);
+  const baseMs = await baseline(prebuilt.batches);
+  prebuilt.batches.length = 0;
+  global.gc?.();
+  const nodeArgs = process.env.TAILPLOW_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const tail = await tailer(log.path, log.events, nodeArgs);
+  const rate = (ms: number) => Math.round(log.lines / (ms / 1000));
+  console.log(`baseline (kafkajs producer, pre-built messages): ${(baseMs / 1000).toFixed(1)} s, ${rate(baseMs)} lines/s, ${Math.round(log.events / (baseMs / 1000))} events/s`);
+  console.log(`tailplow tail (process start to last ack):      ${(tail.ms / 1000).toFixed(1)} s, ${rate(tail.ms)} lines/s, ${Math.round(log.events / (tail.ms / 1000))} events/s, peak RSS ${tail.peakRssMb.toFixed(0)} MB`);
+  console.log(`ratio tailer/baseline: ${(baseMs / tail.ms).toFixed(2)} (target >= 0.8)`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
