@@ -1,0 +1,50 @@
+/**
+ * The `clickhouse` sink: events into a ClickHouse server's events table over HTTP, one
+ * JSONEachRow INSERT per batch. The table is created if absent, in the layout the server's
+ * version takes (storage/clickhouse-schema.ts: DateTime64/LowCardinality/Bool from 22.3,
+ * DateTime + milliseconds column before). Events the server refuses become bad rows; a server
+ * that is down or overloaded throws a RetriableError, so the batch is retried.
+ */
+import { z } from 'zod';
+import { createClickHouseStore } from '../storage/clickhouse-store';
+import { openEventTable } from '../storage/event-table';
+import { isRetriableDefault } from '../util/retry';
+import type { Sink, SinkDeps } from './sink';
+
+const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and _, not starting with a digit');
+
+export const clickhouseSinkSchema = z
+  .object({
+    type: z.literal('clickhouse'),
+    url: z.string().url().default('http://127.0.0.1:8123').describe('HTTP(S) interface of the server (or a load balancer in front of a cluster).'),
+    username: z.string().min(1).default('default'),
+    password: z.string().default('').describe('Use ${ENV_VAR} or ${file:/path}: never write it here in clear.'),
+    database: identifier.default('default').describe('Database of the table; it must exist.'),
+    table: identifier.default('events').describe('Table for the events; created if absent.'),
+    asyncInsert: z
+      .boolean()
+      .default(false)
+      .describe('Server-side batching (async_insert with wait_for_async_insert=1, so a write is still acknowledged only once stored). ClickHouse >= 21.11; ignored, with a warning, on older servers.'),
+    requestTimeoutMs: z.number().int().positive().default(30_000).describe('Give up on one request after this long (it is then retried).'),
+  })
+  .strict()
+  .describe('Store events in a ClickHouse server (one row per event_id after merges or FINAL).');
+export type ClickHouseSinkConfig = z.infer<typeof clickhouseSinkSchema>;
+
+export async function createClickHouseSink(config: ClickHouseSinkConfig, deps: SinkDeps): Promise<Sink> {
+  const store = await createClickHouseStore(config);
+  try {
+    if (config.asyncInsert && !store.asyncInsert) deps.logger.warn({ sink: 'clickhouse', version: store.version }, 'asyncInsert needs ClickHouse 21.11 or newer; inserting synchronously');
+    const table = await openEventTable(store, { table: config.table, database: config.database });
+    deps.logger.info({ sink: 'clickhouse', version: store.version, schema: store.variant, table: table.qualifiedTable }, 'clickhouse sink ready');
+    return {
+      name: 'clickhouse',
+      write: (events) => table.write(events),
+      isRetriable: isRetriableDefault,
+      close: () => store.close(),
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
