@@ -146,7 +146,10 @@ export async function startTailAgent(opts: TailAgentOptions): Promise<TailAgent>
     addressSeen,
     exited.then((e) => Promise.reject(new Error(`tailplow tail exited before serving metrics (${JSON.stringify(e)}):\n${lines.join('\n')}`))),
     new Promise<never>((_, fail) => setTimeout(() => fail(new Error(`tailplow tail did not serve metrics within 20 s:\n${lines.join('\n')}`)), 20_000).unref()),
-  ]);
+  ]).catch((err: unknown) => {
+    child.kill('SIGKILL');
+    throw err;
+  });
   return {
     pid,
     address,
