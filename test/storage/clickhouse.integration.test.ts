@@ -1,0 +1,227 @@
+// Needs scripts/services/clickhouse.sh (Debian's ClickHouse 18.16 at TAILPLOW_CLICKHOUSE_URL).
+// The clickhouse sink against the real server: the legacy table layout, the capture's events
+// delivered twice, the analytics queries giving the same answers as on chDB (the embedded sink,
+// in this process), bad events, credentials and database from config, async_insert on a server
+// without it, and a server that goes down and comes back.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { z } from 'zod';
+import { parseConfigText } from '../../src/config/load';
+import { createClickHouseSink, clickhouseSinkSchema } from '../../src/sinks/clickhouse';
+import { createEmbeddedSink, embeddedSinkSchema } from '../../src/sinks/embedded';
+import type { Sink } from '../../src/sinks/sink';
+import type { SnowplowEvent } from '../../src/snowplow/event';
+import { createChdbStore } from '../../src/storage/chdb-store';
+import { createClickHouseStore, type ClickHouseStore } from '../../src/storage/clickhouse-store';
+import { eventColumns } from '../../src/storage/clickhouse-schema';
+import { silentLogger, type Logger } from '../../src/util/logger';
+import { RetriableError } from '../../src/util/retry';
+import { CLICKHOUSE_PASSWORD_USER, clickhouseUrl, runServiceScript, uniqueName } from '../support/services';
+import { eventsOverTime, expectedAnswers, runAnalytics, trackerEvents } from './analytics';
+
+const tableName = (prefix: string) => uniqueName(prefix).replace(/-/g, '_');
+const sinkConfig = (extra: Record<string, unknown>) => clickhouseSinkSchema.parse({ type: 'clickhouse', url: clickhouseUrl(), ...extra });
+
+let admin: ClickHouseStore;
+const dropped: string[] = [];
+before(async () => {
+  admin = await createClickHouseStore({ url: clickhouseUrl(), username: 'default', password: '', database: 'default', requestTimeoutMs: 10_000, asyncInsert: false });
+});
+after(async () => {
+  for (const table of dropped) await admin.command(`DROP TABLE IF EXISTS ${table}`);
+  await admin.close();
+});
+
+async function sinkWithTable(prefix: string, extra: Record<string, unknown> = {}, logger: Logger = silentLogger): Promise<{ sink: Sink; table: string }> {
+  const table = tableName(prefix);
+  dropped.push(`${(extra.database as string | undefined) ?? 'default'}.${table}`);
+  return { sink: await createClickHouseSink(sinkConfig({ table, ...extra }), { logger, dataDir: '/nonexistent' }), table };
+}
+
+test('the sink creates the legacy layout on 18.16: canonical names, DateTime + _ms, Nullable, ReplacingMergeTree keyed on event_id', async () => {
+  const { sink, table } = await sinkWithTable('events_schema');
+  try {
+    assert.equal(admin.variant, 'legacy', `server ${admin.version}`);
+    const columns = await admin.query<{ name: string; type: string }>(`SELECT name, type FROM system.columns WHERE database = 'default' AND table = '${table}'`);
+    // 18.16's system.columns has no position; the set of (name, type) is what matters.
+    const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : 1);
+    assert.deepEqual(columns.sort(byName), eventColumns('legacy').map((c) => ({ name: c.name, type: c.type })).sort(byName));
+    const [meta] = await admin.query<{ engine: string; sorting_key: string; partition_key: string }>(
+      `SELECT engine, sorting_key, partition_key FROM system.tables WHERE database = 'default' AND name = '${table}'`,
+    );
+    assert.deepEqual(meta, { engine: 'ReplacingMergeTree', sorting_key: 'app_id, event, toDate(derived_tstamp), event_id', partition_key: 'toYYYYMM(derived_tstamp)' });
+  } finally {
+    await sink.close();
+  }
+});
+
+test('events delivered twice: one row per event_id under FINAL, and the analytics queries answer the same on 18.16 and chDB', async () => {
+  const events = eventsOverTime(3);
+  const { sink, table } = await sinkWithTable('events_twice');
+  const dataDir = await mkdtemp(join(tmpdir(), 'tailplow-ch-vs-chdb-'));
+  const embedded = await createEmbeddedSink(embeddedSinkSchema.parse({ type: 'embedded' }), { logger: silentLogger, dataDir });
+  const chdb = await createChdbStore(join(dataDir, 'clickhouse'));
+  try {
+    for (const target of [sink, embedded]) {
+      assert.deepEqual(await target.write(events), { failed: [] });
+      assert.deepEqual(await target.write(events), { failed: [] });
+    }
+    const ids = new Set(events.map((e) => e.event_id)).size;
+    const [counts] = await admin.query<{ stored: number; final: number }>(`SELECT (SELECT count() FROM ${table}) AS stored, (SELECT count() FROM ${table} FINAL) AS final`);
+    assert.equal(counts?.final, ids);
+    assert.ok(counts && counts.stored >= ids && counts.stored <= 2 * events.length, `stored ${counts?.stored}`);
+    assert.deepEqual(await admin.query(`SELECT event_id FROM ${table} FINAL GROUP BY event_id HAVING count() > 1`), []);
+
+    const onServer = await runAnalytics(admin, table);
+    const inProcess = await runAnalytics(chdb, 'events');
+    assert.deepEqual(onServer, expectedAnswers(events));
+    assert.deepEqual(inProcess, onServer);
+  } finally {
+    await chdb.close();
+    await embedded.close();
+    await sink.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('milliseconds survive in the _ms columns, JSON stays text, flags are 0/1, absent fields are NULL', async () => {
+  const [pageView] = trackerEvents().filter((e) => e.event === 'page_view' && e.contexts?.length);
+  assert.ok(pageView?.event_id);
+  const { sink, table } = await sinkWithTable('events_values');
+  try {
+    await sink.write([pageView]);
+    const [row] = await admin.query<Record<string, unknown>>(
+      `SELECT toString(derived_tstamp) AS derived, derived_tstamp_ms, collector_tstamp_ms, contexts, br_cookies, page_title,
+              visitParamExtractString(contexts, 'schema') AS first_context, mkt_clickid IS NULL AS no_clickid
+       FROM ${table} WHERE event_id = '${pageView.event_id}'`,
+    );
+    assert.deepEqual(row, {
+      derived: pageView.derived_tstamp!.slice(0, 19).replace('T', ' '),
+      derived_tstamp_ms: Number(pageView.derived_tstamp!.slice(20, 23)),
+      collector_tstamp_ms: Number(pageView.collector_tstamp!.slice(20, 23)),
+      contexts: JSON.stringify(pageView.contexts),
+      br_cookies: pageView.br_cookies ? 1 : 0,
+      page_title: 'Custom title — Grüße ✓ 日本',
+      first_context: pageView.contexts![0]!.schema,
+      no_clickid: 1,
+    });
+  } finally {
+    await sink.close();
+  }
+});
+
+test('malformed events are `failed` with their reason, the rest of the batch is stored', async () => {
+  const [a, b, c, d] = trackerEvents();
+  const { sink, table } = await sinkWithTable('events_bad');
+  try {
+    const result = await sink.write([
+      a!,
+      { ...b, dvce_created_tstamp: '1969-12-31T23:59:59.000Z' },
+      { ...c, br_cookies: 'yes' } as unknown as SnowplowEvent,
+      d!,
+    ]);
+    assert.deepEqual(
+      result.failed.map((f) => [f.event.event_id, f.reason]),
+      [
+        [b!.event_id, 'invalid_value'],
+        [c!.event_id, 'invalid_value'],
+      ],
+    );
+    assert.match(result.failed[0]!.message, /^dvce_created_tstamp: outside 1970-01-01T00:00:00\.000Z \.\. 2106/);
+    const stored = await admin.query<{ event_id: string }>(`SELECT event_id FROM ${table} ORDER BY event_id`);
+    assert.deepEqual(stored.map((r) => r.event_id), [a!.event_id!, d!.event_id!].sort());
+  } finally {
+    await sink.close();
+  }
+});
+
+test('credentials and database from the config, the password through ${ENV}; a wrong password is not retriable', async () => {
+  await admin.command('CREATE DATABASE IF NOT EXISTS tailplow_test');
+  const schema = z.object({ sink: clickhouseSinkSchema }).strict();
+  const yaml = `sink:\n  type: clickhouse\n  url: ${clickhouseUrl()}\n  username: ${CLICKHOUSE_PASSWORD_USER.username}\n  password: \${TEST_CH_PASSWORD}\n  database: tailplow_test\n  table: TABLE\n`;
+  const table = tableName('events_auth');
+  dropped.push(`tailplow_test.${table}`);
+  const config = parseConfigText(yaml.replace('TABLE', table), 'test.yaml', schema, { env: { TEST_CH_PASSWORD: CLICKHOUSE_PASSWORD_USER.password } });
+  assert.equal(config.sink.password, CLICKHOUSE_PASSWORD_USER.password);
+  const sink = await createClickHouseSink(config.sink, { logger: silentLogger, dataDir: '/nonexistent' });
+  try {
+    await sink.write(trackerEvents().slice(0, 5));
+    const [row] = await admin.query<{ n: number }>(`SELECT count() AS n FROM tailplow_test.${table}`);
+    assert.equal(row?.n, 5);
+  } finally {
+    await sink.close();
+  }
+  const wrong = createClickHouseSink({ ...config.sink, password: 'not-the-password' }, { logger: silentLogger, dataDir: '/nonexistent' });
+  await assert.rejects(wrong, (err: unknown) => !(err instanceof RetriableError) && /Wrong password/.test(String(err)));
+});
+
+test('asyncInsert on a server without async_insert: a warning, and inserts still work', async () => {
+  const lines: string[] = [];
+  const logger = pino({ level: 'warn' }, new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }));
+  const { sink, table } = await sinkWithTable('events_async', { asyncInsert: true }, logger);
+  try {
+    await sink.write(trackerEvents().slice(0, 3));
+    const [row] = await admin.query<{ n: number }>(`SELECT count() AS n FROM ${table}`);
+    assert.equal(row?.n, 3);
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!, /asyncInsert needs ClickHouse 21\.11 or newer/);
+  } finally {
+    await sink.close();
+  }
+});
+
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? done(address.port) : fail(new Error('no port'))));
+    });
+  });
+}
+
+test('a server that is down: write throws a retriable error; once it is back, the same write is stored', async () => {
+  // A private server, so the shared one is never stopped under other tests.
+  const runDir = await mkdtemp(join(tmpdir(), 'tailplow-clickhouse-down-'));
+  const [httpPort, tcpPort] = [await freePort(), await freePort()];
+  const env = { TAILPLOW_RUN_DIR: runDir, TAILPLOW_CLICKHOUSE_PORT: String(httpPort), TAILPLOW_CLICKHOUSE_TCP_PORT: String(tcpPort) };
+  const url = `http://127.0.0.1:${httpPort}`;
+  try {
+    await runServiceScript('clickhouse', 'start', env);
+    const sink = await createClickHouseSink(clickhouseSinkSchema.parse({ type: 'clickhouse', url, requestTimeoutMs: 5000 }), { logger: silentLogger, dataDir: '/nonexistent' });
+    try {
+      const events = trackerEvents();
+      await sink.write(events.slice(0, 10));
+      await runServiceScript('clickhouse', 'stop', env);
+      const failure = await sink.write(events.slice(10, 20)).then(
+        () => assert.fail('write succeeded against a stopped server'),
+        (err: unknown) => err,
+      );
+      assert.ok(failure instanceof RetriableError, String(failure));
+      assert.match(failure.message, /ECONNREFUSED/);
+      assert.equal(sink.isRetriable?.(failure), true);
+
+      await runServiceScript('clickhouse', 'start', env);
+      assert.deepEqual(await sink.write(events.slice(10, 20)), { failed: [] });
+      const store = await createClickHouseStore({ url, username: 'default', password: '', database: 'default', requestTimeoutMs: 5000, asyncInsert: false });
+      try {
+        const [row] = await store.query<{ n: number }>('SELECT count() AS n FROM events FINAL');
+        assert.equal(row?.n, new Set(events.slice(0, 20).map((e) => e.event_id)).size);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await sink.close();
+    }
+  } finally {
+    await runServiceScript('clickhouse', 'stop', env).catch(() => undefined);
+    await rm(runDir, { recursive: true, force: true });
+  }
+});
