@@ -1,0 +1,74 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openEmbeddedProfileStore } from './embedded-store';
+import { eventAt, inputsOf, profileStoreContract } from './store-contract';
+import { profileKeys } from './spec';
+
+const dirs: string[] = [];
+const freshDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tailplow-profile-'));
+  dirs.push(dir);
+  return dir;
+};
+test.after(async () => {
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+});
+
+profileStoreContract('embedded', async (opts) => openEmbeddedProfileStore({ ...opts, path: freshDir() }));
+
+test('embedded: profiles, links and seen ids survive closing and reopening the store', async () => {
+  const path = freshDir();
+  const opts = { prefix: 'p:', ttlSeconds: 0, dedupWindowSeconds: 3600, path };
+  const batch = inputsOf([eventAt(0, { domain_userid: 'D', user_id: 'u1' }), eventAt(1, { domain_userid: 'D' })]);
+  const first = openEmbeddedProfileStore(opts);
+  await first.apply(batch);
+  await first.close();
+  const second = openEmbeddedProfileStore(opts);
+  try {
+    const again = await second.apply([...batch, ...inputsOf([eventAt(2, { user_id: 'u1' })])]);
+    assert.deepEqual(again.map((r) => [r.status, r.visitor, r.profile?.events]), [['duplicate', 'd:D', '2'], ['duplicate', 'd:D', '2'], ['applied', 'd:D', '3']]);
+  } finally {
+    await second.close();
+  }
+});
+
+test('embedded: ttlSeconds expires profiles, seen ids and links on the store clock, and the sweep deletes them', async () => {
+  let now = Date.parse('2025-03-01T00:00:00Z');
+  const store = openEmbeddedProfileStore({ prefix: 'p:', ttlSeconds: 100, dedupWindowSeconds: 50, path: freshDir(), now: () => now, sweepIntervalMs: 1e12 });
+  try {
+    const e = eventAt(0, { domain_userid: 'D', user_id: 'u1' });
+    await store.apply(inputsOf([e]));
+    assert.equal(store.read(profileKeys.profile('p:', 'd:D'))?.exp, now + 100_000);
+    assert.equal(store.read(profileKeys.userLink('p:', 'u1'))?.exp, now + 100_000);
+    now += 99_000;
+    assert.ok(store.read(profileKeys.profile('p:', 'd:D')), 'still there 1 s before it expires');
+    now += 1_000;
+    assert.equal(store.read(profileKeys.profile('p:', 'd:D')), undefined);
+    assert.equal(store.read(profileKeys.userLink('p:', 'u1')), undefined);
+    // Expired means gone: the same event counts again, as the first of a new profile.
+    const r = await store.apply(inputsOf([e]));
+    assert.deepEqual([r[0]?.status, r[0]?.profile?.events], ['applied', '1']);
+    now += 100_000;
+    assert.equal(await store.sweepExpired(), 3); // profile, seen ids, link u1 (re-written above)
+    assert.equal(await store.sweepExpired(), 0);
+  } finally {
+    await store.close();
+  }
+});
+
+test('embedded: seen ids older than the window behind the latest event are dropped from the record', async () => {
+  const store = openEmbeddedProfileStore({ prefix: 'p:', ttlSeconds: 0, dedupWindowSeconds: 120, path: freshDir() });
+  try {
+    const events = [0, 1, 2, 3, 4, 5].map((m) => eventAt(m, { domain_userid: 'D' }));
+    await store.apply(inputsOf(events));
+    const seen = store.read(profileKeys.seenIds('p:', 'd:D')) as { ids: Record<string, unknown> };
+    // Latest is minute 5, the window 2 minutes: minutes 3, 4 and 5 are kept.
+    assert.deepEqual(Object.keys(seen.ids).sort(), events.slice(3).map((e) => e.event_id as string).sort());
+  } finally {
+    await store.close();
+  }
+});
