@@ -160,6 +160,22 @@ test('a standard-base64 "+" sent unencoded in a GET query (read back as a space)
   assert.deepEqual(one(decodeRecord(get(raw), ctx())).contexts, withPlus.data);
 });
 
+test('property: ue_px/cx of any size and content decode like Buffer.from(base64) (a reused buffer must not leak bytes)', () => {
+  const entity = fc.record({ schema: fc.constant('iglu:com.acme/x/jsonschema/1-0-0'), data: fc.record({ s: fc.string({ unit: 'binary', maxLength: 40 }) }) });
+  fc.assert(
+    fc.property(fc.array(entity, { minLength: 1, maxLength: 3 }), fc.nat(40_000), fc.constantFrom('base64url', 'base64') as fc.Arbitrary<'base64url' | 'base64'>, (data, pad, variant) => {
+      // Alternating long and short values: a short one after a long one must not see its tail.
+      const big = { schema: contexts.schema, data: [...data, { schema: 'iglu:com.acme/pad/jsonschema/1-0-0', data: { p: 'x'.repeat(pad) } }] };
+      const small = { schema: contexts.schema, data };
+      for (const value of [big, small]) {
+        const ev = one(decodeRecord(get({ e: 'pv', cx: b64(value, variant) }), ctx()));
+        assert.deepEqual(ev.contexts, JSON.parse(Buffer.from(b64(value, variant), 'base64').toString('utf8')).data);
+      }
+    }),
+    { numRuns: 60 },
+  );
+});
+
 test('co carries contexts as plain JSON', () => {
   const ev = one(decodeRecord(get({ e: 'pv', co: JSON.stringify(contexts) }), ctx()));
   assert.deepEqual(ev.contexts, contexts.data);

@@ -17,7 +17,7 @@ import {
 import { deterministicEventId } from './ids';
 import { applyParam, applyTimestamps, checkLength, derivedTstampMs, newParamState, type ParamState, tsvSafe } from './params';
 import { parseQueryString } from './querystring';
-import { decodeContexts, decodeUnstruct, parseIgluUri, parseJson, type SdjProblem } from './sdj';
+import { decodeContexts, decodeUnstruct, igluKeyOf, parseJson, type SdjProblem } from './sdj';
 import { isoOf, isStorableMs } from './tstamp';
 import { splitUrl } from './url';
 import { TAILPLOW_ARTIFACT_VERSION } from './version';
@@ -185,11 +185,18 @@ function sdjMessage(p: SdjProblem): unknown {
   }
 }
 
+// Decoded ue_px/cx bytes land here: Buffer.from would allocate a buffer per parameter.
+let base64Scratch = Buffer.allocUnsafe(16 * 1024);
+
 /** ue_px/cx: base64url or standard base64, padded or not (Node's decoder takes all four). */
 function base64Text(v: string): string {
   // A standard-base64 '+' sent unencoded in a GET query reads back as ' ' (never valid base64).
   const fixed = v.indexOf(' ') === -1 ? v : v.replace(/ /g, '+');
-  return Buffer.from(fixed, 'base64').toString('utf8');
+  // Never more bytes than 3 per 4 characters, so the write is never cut short.
+  const bound = Math.ceil((fixed.length * 3) / 4) + 3;
+  if (base64Scratch.length < bound) base64Scratch = Buffer.allocUnsafe(Math.max(bound, base64Scratch.length * 2));
+  const n = base64Scratch.write(fixed, 0, 'base64');
+  return base64Scratch.toString('utf8', 0, n);
 }
 
 const BUILTIN_SCHEMAS: Readonly<Record<string, readonly [string, string]>> = {
@@ -328,7 +335,7 @@ function buildEvent(c: Collected, body: Record<string, string> | undefined, inde
     ev.event_format = 'jsonschema';
     ev.event_version = '1-0-0';
   } else if (ev.event === 'unstruct' && unstruct !== undefined) {
-    const key = parseIgluUri(unstruct.schema);
+    const key = igluKeyOf(unstruct.schema);
     if (key !== undefined) {
       ev.event_vendor = checkLength(st, 'event_vendor', key.vendor, 1000);
       ev.event_name = checkLength(st, 'event_name', key.name, 1000);
@@ -377,7 +384,7 @@ function decodePostBody(c: Collected, body: string, out: DecodeOutcome): void {
     tpv([{ json: root, error: 'INVALID_DATA_PAYLOAD: the POST body must be {"schema":"iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4","data":[...]}' }], body);
     return;
   }
-  if (parseIgluUri(root.schema) === undefined) {
+  if (igluKeyOf(root.schema) === undefined) {
     tpv([{ json: root, error: `INVALID_IGLU_URI: body schema ${JSON.stringify(root.schema)} is not an Iglu URI` }], body);
     return;
   }

@@ -32,14 +32,39 @@ export interface SchemaKey {
   version: string;
 }
 
+/**
+ * Schema URIs repeat on almost every event (contexts, web_page, payload_data …): remembering
+ * the last few hundred replaces two regex runs per entity with one Map lookup. Keys are frozen
+ * because callers share them. Bounded, and simply emptied when full.
+ */
+const KNOWN_URIS = new Map<string, Readonly<SchemaKey> | null>();
+const MAX_KNOWN_URIS = 512;
+const MAX_KNOWN_URI_LENGTH = 256;
+
+function lookupIgluUri(uri: string): Readonly<SchemaKey> | null {
+  const known = KNOWN_URIS.get(uri);
+  if (known !== undefined) return known;
+  const m = IGLU_URI_RE.exec(uri);
+  const key = m === null ? null : Object.freeze({ vendor: m[1] as string, name: m[2] as string, format: m[3] as string, version: m[4] as string });
+  if (uri.length <= MAX_KNOWN_URI_LENGTH) {
+    if (KNOWN_URIS.size >= MAX_KNOWN_URIS) KNOWN_URIS.clear();
+    KNOWN_URIS.set(uri, key);
+  }
+  return key;
+}
+
 export function isIgluUri(uri: string): boolean {
-  return IGLU_URI_RE.test(uri);
+  return lookupIgluUri(uri) !== null;
 }
 
 export function parseIgluUri(uri: string): SchemaKey | undefined {
-  const m = IGLU_URI_RE.exec(uri);
-  if (m === null) return undefined;
-  return { vendor: m[1] as string, name: m[2] as string, format: m[3] as string, version: m[4] as string };
+  const key = lookupIgluUri(uri);
+  return key === null ? undefined : { vendor: key.vendor, name: key.name, format: key.format, version: key.version };
+}
+
+/** parseIgluUri without the copy: the key is shared and frozen, for reading only. */
+export function igluKeyOf(uri: string): Readonly<SchemaKey> | undefined {
+  return lookupIgluUri(uri) ?? undefined;
 }
 
 /** A problem with a self-describing parameter, in Snowplow's schema-violation message shapes. */
@@ -103,7 +128,7 @@ function wrapper(
   }
   const outer = asSelfDescribing(field, field, parsed.value, parsed.value);
   if (!outer.ok) return outer;
-  const key = parseIgluUri(outer.value.schema) as SchemaKey;
+  const key = igluKeyOf(outer.value.schema) as SchemaKey;
   if (key.vendor !== 'com.snowplowanalytics.snowplow' || key.name !== name || key.format !== 'jsonschema' || !key.version.startsWith('1-')) {
     const criterion = `iglu:com.snowplowanalytics.snowplow/${name}/jsonschema/1-*-*`;
     return {
