@@ -16,7 +16,10 @@ import { killAllAgents, startTailAgent } from '../support/tail-agent';
 const OUTAGE_MS = Number(process.env.TAILPLOW_OUTAGE_MS ?? 30_000);
 const PORT = Number(process.env.TAILPLOW_OUTAGE_KAFKA_PORT ?? 19292);
 const RATE = 500; // lines/s, ~850 KB/s
-const RSS_LIMIT_MB = 250;
+// Reading pauses while Kafka is down (flat ~150 MB here); catching up afterwards runs at the
+// agent's full-speed plateau (~300 MB on the 2-core test machine, see bench/tail/memory.ts). The
+// bound is there to catch growth with the backlog, like the fixed leak of every line read (650+ MB).
+const RSS_LIMIT_MB = 400;
 
 const runDir = mkdtempSync(join(tmpdir(), 'tailplow-outage-kafka-'));
 const kafkaEnv = { TAILPLOW_RUN_DIR: runDir, TAILPLOW_KAFKA_PORT: String(PORT), TAILPLOW_KAFKA_CONTROLLER_PORT: String(PORT + 1) };
@@ -30,7 +33,7 @@ after(async () => {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-test(`broker down for ${OUTAGE_MS / 1000} s under load: the agent notices, stays bounded, recovers by itself, zero missing`, async (t) => {
+test(`broker down for ${OUTAGE_MS / 1000} s under load: the agent notices (metrics, /healthz), stays bounded, recovers by itself, zero missing`, async (t) => {
   await runServiceScript('kafka', 'start', kafkaEnv);
   const dir = mkdtempSync(join(tmpdir(), 'tailplow-outage-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -59,6 +62,7 @@ test(`broker down for ${OUTAGE_MS / 1000} s under load: the agent notices, stays
     const inFlight = await agent.metric('tailplow_in_flight_bytes');
     t.diagnostic(`during the outage: tailplow_output_errors_total ${errors}, in flight ${(inFlight / 1e6).toFixed(1)} MB, /healthz ${health.status} ${JSON.stringify(health.body)}`);
     assert.ok(errors > 0, 'the outage shows in tailplow_output_errors_total');
+    assert.equal(health.status, 503, '/healthz reports the failing output');
 
     await runServiceScript('kafka', 'start', kafkaEnv);
     const restartedAt = performance.now();
