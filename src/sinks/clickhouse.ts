@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { createClickHouseStore } from '../storage/clickhouse-store';
+import { asThrownStoreError } from '../storage/event-store';
 import { openEventTable } from '../storage/event-table';
 import { isRetriableDefault } from '../util/retry';
 import type { Sink, SinkDeps } from './sink';
@@ -32,7 +33,10 @@ export const clickhouseSinkSchema = z
 export type ClickHouseSinkConfig = z.infer<typeof clickhouseSinkSchema>;
 
 export async function createClickHouseSink(config: ClickHouseSinkConfig, deps: SinkDeps): Promise<Sink> {
-  const store = await createClickHouseStore(config);
+  // A server that is down at start-up is as retriable as one that goes down later.
+  const store = await createClickHouseStore(config).catch((err: unknown) => {
+    throw asThrownStoreError(err);
+  });
   try {
     if (config.asyncInsert && !store.asyncInsert) deps.logger.warn({ sink: 'clickhouse', version: store.version }, 'asyncInsert needs ClickHouse 21.11 or newer; inserting synchronously');
     const table = await openEventTable(store, { table: config.table, database: config.database });

@@ -3,6 +3,7 @@
  * (clickhouse-store.ts) and chDB in-process (chdb-store.ts). The sinks and the queries are
  * written once against it, so they run unchanged on either.
  */
+import { RetriableError } from '../util/retry';
 import type { EventRow, SchemaVariant } from './clickhouse-schema';
 
 export interface EventStore {
@@ -97,4 +98,9 @@ export function storeErrorKind(err: unknown): StoreErrorKind {
 export function storeErrorMessage(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   return message.split('\n')[0]!.replace(/, e\.what\(\) = .*$/, '').trim();
+}
+
+/** The error to throw for an engine failure: a RetriableError when trying again later can help, else the error itself. */
+export function asThrownStoreError(err: unknown): unknown {
+  return storeErrorKind(err) === 'retriable' ? new RetriableError(`event store unavailable: ${storeErrorMessage(err)}`, { cause: err }) : err;
 }

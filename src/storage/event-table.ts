@@ -7,9 +7,8 @@
  */
 import type { SnowplowEvent } from '../snowplow/event';
 import type { StageFailure } from '../stages/stage';
-import { RetriableError } from '../util/retry';
 import { createTableSql, eventRowOf, IDENTIFIER, type EventRow, type RowProblem } from './clickhouse-schema';
-import { storeErrorKind, storeErrorMessage, type EventStore } from './event-store';
+import { asThrownStoreError, storeErrorKind, storeErrorMessage, type EventStore } from './event-store';
 
 /** Why a sink did not store an event (metric label, bad-row reason). */
 export type EventTableFailure = RowProblem | 'rejected_by_store';
@@ -43,7 +42,7 @@ export async function openEventTable(store: EventStore, opts: { table: string; d
       await store.insert(qualifiedTable, pending.map((p) => p.row));
       return [];
     } catch (err) {
-      if (storeErrorKind(err) !== 'rejected_rows') throw classified(err);
+      if (storeErrorKind(err) !== 'rejected_rows') throw asThrownStoreError(err);
       if (pending.length === 1) return [{ event: pending[0]!.event, reason: 'rejected_by_store' satisfies EventTableFailure, message: storeErrorMessage(err) }];
       const half = Math.ceil(pending.length / 2);
       // In order, so a store that goes down half-way throws before later halves are tried.
@@ -68,14 +67,10 @@ export async function openEventTable(store: EventStore, opts: { table: string; d
   };
 }
 
-function classified(err: unknown): unknown {
-  return storeErrorKind(err) === 'retriable' ? new RetriableError(`event store unavailable: ${storeErrorMessage(err)}`, { cause: err }) : err;
-}
-
 async function rethrowClassified<T>(work: Promise<T>): Promise<T> {
   try {
     return await work;
   } catch (err) {
-    throw classified(err);
+    throw asThrownStoreError(err);
   }
 }
