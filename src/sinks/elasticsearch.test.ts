@@ -94,17 +94,17 @@ test('config defaults: tracking_persisted, derived_tstamp, refresh off, template
   const c = config();
   assert.deepEqual(c.nodes, ['http://127.0.0.1:9200']);
   assert.equal(c.index, 'tracking_persisted');
-  assert.equal(c.index_time_field, 'derived_tstamp');
+  assert.equal(c.indexTimeField, 'derived_tstamp');
   assert.equal(c.refresh, false);
-  assert.deepEqual(c.template, { install: true, priority: 200, unknown_fields: 'keep' });
-  assert.deepEqual(c.item_retry, { max_attempts: 5, initial_ms: 200, max_ms: 5000 });
+  assert.deepEqual(c.template, { install: true, priority: 200, unknownFields: 'keep' });
+  assert.deepEqual(c.itemRetry, { maxAttempts: 5, initialMs: 200, maxMs: 5000 });
   assert.equal(sinkConfigSchema.parse({ type: 'elasticsearch' }).type, 'elasticsearch');
 });
 
 test('config: auth is an API key or username+password, never both; bad index names are refused', () => {
-  assert.deepEqual(config({ auth: { api_key: 'abc' } }).auth, { api_key: 'abc' });
+  assert.deepEqual(config({ auth: { apiKey: 'abc' } }).auth, { apiKey: 'abc' });
   assert.deepEqual(config({ auth: { username: 'u', password: 'p' } }).auth, { username: 'u', password: 'p' });
-  assert.equal(elasticsearchSinkSchema.safeParse({ type: 'elasticsearch', auth: { api_key: 'a', username: 'u', password: 'p' } }).success, false);
+  assert.equal(elasticsearchSinkSchema.safeParse({ type: 'elasticsearch', auth: { apiKey: 'a', username: 'u', password: 'p' } }).success, false);
   assert.equal(elasticsearchSinkSchema.safeParse({ type: 'elasticsearch', auth: { username: 'u' } }).success, false);
   const badIndex = elasticsearchSinkSchema.safeParse({ type: 'elasticsearch', index: 'Tracking-{yyyy}' });
   assert.equal(badIndex.success, false);
@@ -113,14 +113,14 @@ test('config: auth is an API key or username+password, never both; bad index nam
 });
 
 test('client options: API key, basic auth, CA file, no client-side retries', () => {
-  assert.deepEqual(clientOptionsOf(config({ auth: { api_key: 'k' } })).auth, { apiKey: 'k' });
+  assert.deepEqual(clientOptionsOf(config({ auth: { apiKey: 'k' } })).auth, { apiKey: 'k' });
   assert.deepEqual(clientOptionsOf(config({ auth: { username: 'u', password: 'p' } })).auth, { username: 'u', password: 'p' });
   assert.equal(clientOptionsOf(config()).maxRetries, 0);
   const dir = mkdtempSync(join(tmpdir(), 'tailplow-es-'));
   const caFile = join(dir, 'ca.pem');
   writeFileSync(caFile, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
-  assert.equal(String(clientOptionsOf(config({ tls: { ca_file: caFile } })).tls?.ca), '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
-  assert.throws(() => clientOptionsOf(config({ tls: { ca_file: join(dir, 'missing.pem') } })), /cannot read tls\.ca_file .*missing\.pem: ENOENT/);
+  assert.equal(String(clientOptionsOf(config({ tls: { caFile: caFile } })).tls?.ca), '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+  assert.throws(() => clientOptionsOf(config({ tls: { caFile: join(dir, 'missing.pem') } })), /cannot read tls\.caFile .*missing\.pem: ENOENT/);
 });
 
 test('startup installs the index template for the index (dated: its wildcard pattern)', async () => {
@@ -192,10 +192,10 @@ test('items rejected with 429/503 are re-sent alone, with backoff, within one wr
   assert.deepEqual(sleeps, [100, 200]);
 });
 
-test('items still busy after item_retry.max_attempts: the write throws a retriable error', async () => {
+test('items still busy after itemRetry.maxAttempts: the write throws a retriable error', async () => {
   const fake = fakeApi((item) => (item.id.endsWith('2') ? { status: 429, error: { type: 'es_rejected_execution_exception' } } : { status: 201 }));
   const sleeps: number[] = [];
-  const sink = await sinkWith(fake, { item_retry: { max_attempts: 3 } }, sleeps);
+  const sink = await sinkWith(fake, { itemRetry: { maxAttempts: 3 } }, sleeps);
   let thrown: unknown;
   await sink.write([event(1), event(2)]).catch((e: unknown) => (thrown = e));
   assert.ok(thrown instanceof ElasticsearchUnavailableError, String(thrown));
@@ -286,14 +286,14 @@ test('dated index: derived_tstamp picks the day, collector_tstamp is the fallbac
   assert.deepEqual(out.failed.map((f) => [f.event, f.reason]), [[noTime, 'missing_index_time']]);
 
   const byCollector = fakeApi();
-  const sink2 = await sinkWith(byCollector, { index: 'ev-{yyyy.MM}', index_time_field: 'collector_tstamp' });
+  const sink2 = await sinkWith(byCollector, { index: 'ev-{yyyy.MM}', indexTimeField: 'collector_tstamp' });
   await sink2.write([event(1, { derived_tstamp: '2024-04-30T23:59:59.999Z', collector_tstamp: '2024-05-01T00:00:01.000Z' })]);
   assert.equal(byCollector.calls[0]?.items[0]?.index, 'ev-2024.05');
 });
 
-test('a batch is split into bulk requests by max_bulk_bytes, at most `concurrency` in flight, each event sent once', async () => {
+test('a batch is split into bulk requests by maxBulkBytes, at most `concurrency` in flight, each event sent once', async () => {
   const fake = fakeApi((item) => (item.id.endsWith('07') ? MAPPING_ERROR : { status: 201 }));
-  const sink = await sinkWith(fake, { max_bulk_bytes: 1024, concurrency: 2 });
+  const sink = await sinkWith(fake, { maxBulkBytes: 1024, concurrency: 2 });
   const events = Array.from({ length: 20 }, (_, n) => event(n, { page_title: 'x'.repeat(300) }));
   const out = await sink.write(events);
   assert.ok(fake.calls.length >= 7, `${fake.calls.length} requests`);
@@ -311,7 +311,7 @@ test('after one bulk request fails, no new request starts and the write throws o
     started++;
     return bulk(lines, opts);
   };
-  const sink = await sinkWith(fake, { max_bulk_bytes: 1024, concurrency: 2 });
+  const sink = await sinkWith(fake, { maxBulkBytes: 1024, concurrency: 2 });
   await assert.rejects(sink.write(Array.from({ length: 20 }, (_, n) => event(n, { page_title: 'x'.repeat(300) }))), ElasticsearchUnavailableError);
   assert.ok(started <= 3, `${started} requests started`);
 });

@@ -45,7 +45,7 @@ const indexNameSchema = z.string().superRefine((value, ctx) => {
 
 const authSchema = z
   .union([
-    z.object({ api_key: z.string().min(1).describe('Elasticsearch API key (the base64 `encoded` form), e.g. "${ES_API_KEY}".') }).strict(),
+    z.object({ apiKey: z.string().min(1).describe('Elasticsearch API key (the base64 `encoded` form), e.g. "${ES_API_KEY}".') }).strict(),
     z
       .object({
         username: z.string().min(1).describe('User for basic authentication.'),
@@ -53,7 +53,7 @@ const authSchema = z
       })
       .strict(),
   ])
-  .describe('Either `{api_key}` or `{username, password}`; default: no authentication.');
+  .describe('Either `{apiKey}` or `{username, password}`; default: no authentication.');
 
 export const elasticsearchSinkSchema = z
   .object({
@@ -62,13 +62,13 @@ export const elasticsearchSinkSchema = z
     index: indexNameSchema
       .default('tracking_persisted')
       .describe('Index name, or a UTC date pattern such as `tracking_persisted-{yyyy.MM.dd}` (tokens yyyy, MM, dd, HH).'),
-    index_time_field: z
+    indexTimeField: z
       .enum(['derived_tstamp', 'collector_tstamp'])
       .default('derived_tstamp')
       .describe('Time that picks the dated index; derived_tstamp falls back to collector_tstamp when absent.'),
     auth: authSchema.optional(),
     tls: z
-      .object({ ca_file: z.string().min(1).describe('PEM file with the CA that signed the nodes\' certificates.') })
+      .object({ caFile: z.string().min(1).describe('PEM file with the CA that signed the nodes\' certificates.') })
       .strict()
       .optional()
       .describe('TLS settings for https nodes.'),
@@ -83,7 +83,7 @@ export const elasticsearchSinkSchema = z
         priority: z.number().int().min(0).default(200).describe('Template priority (higher wins over overlapping templates).'),
         shards: z.number().int().min(1).optional().describe('number_of_shards for new indices; default: the cluster default.'),
         replicas: z.number().int().min(0).optional().describe('number_of_replicas for new indices; default: the cluster default.'),
-        unknown_fields: z
+        unknownFields: z
           .enum(['keep', 'reject'])
           .default('keep')
           .describe('A document field outside the canonical model: keep (in _source, not indexed) or reject (bad row).'),
@@ -91,18 +91,18 @@ export const elasticsearchSinkSchema = z
       .strict()
       .default({})
       .describe('The index template with explicit mappings.'),
-    max_bulk_bytes: z.number().int().min(1024).default(5 * 1024 * 1024).describe('Split a batch into bulk requests of at most this many bytes.'),
+    maxBulkBytes: z.number().int().min(1024).default(5 * 1024 * 1024).describe('Split a batch into bulk requests of at most this many bytes.'),
     concurrency: z.number().int().min(1).max(16).default(2).describe('Bulk requests of one batch in flight at once.'),
-    item_retry: z
+    itemRetry: z
       .object({
-        max_attempts: z.number().int().min(1).default(5).describe('Bulk attempts for items rejected with 429/502/503/504 within one write.'),
-        initial_ms: z.number().int().min(0).default(200).describe('First backoff delay.'),
-        max_ms: z.number().int().min(0).default(5000).describe('Largest backoff delay.'),
+        maxAttempts: z.number().int().min(1).default(5).describe('Bulk attempts for items rejected with 429/502/503/504 within one write.'),
+        initialMs: z.number().int().min(0).default(200).describe('First backoff delay.'),
+        maxMs: z.number().int().min(0).default(5000).describe('Largest backoff delay.'),
       })
       .strict()
       .default({})
       .describe('Retries of busy-rejected items inside one write, before the batch is handed back for a retry.'),
-    request_timeout_ms: z.number().int().min(1).default(30_000).describe('Timeout of one request.'),
+    requestTimeoutMs: z.number().int().min(1).default(30_000).describe('Timeout of one request.'),
   })
   .strict()
   .describe('Index events into Elasticsearch (`_id` = event_id).');
@@ -141,18 +141,18 @@ export function isUnavailableError(err: unknown): boolean {
 export function clientOptionsOf(config: ElasticsearchSinkConfig): ClientOptions {
   const options: ClientOptions = {
     nodes: config.nodes,
-    requestTimeout: config.request_timeout_ms,
+    requestTimeout: config.requestTimeoutMs,
     // One retry policy (STYLE 3): the processor's, not the client's own on top of it.
     maxRetries: 0,
     compression: false,
   };
-  if (config.auth) options.auth = 'api_key' in config.auth ? { apiKey: config.auth.api_key } : { username: config.auth.username, password: config.auth.password };
+  if (config.auth) options.auth = 'apiKey' in config.auth ? { apiKey: config.auth.apiKey } : { username: config.auth.username, password: config.auth.password };
   if (config.tls) {
     let ca: Buffer;
     try {
-      ca = readFileSync(config.tls.ca_file);
+      ca = readFileSync(config.tls.caFile);
     } catch (e) {
-      throw new Error(`elasticsearch sink: cannot read tls.ca_file ${config.tls.ca_file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      throw new Error(`elasticsearch sink: cannot read tls.caFile ${config.tls.caFile}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
     }
     options.tls = { ca };
   }
@@ -199,7 +199,7 @@ function itemFailureReason(item: BulkItemOutcome): ElasticsearchFailureReason {
   return 'item_rejected';
 }
 
-function timeOf(event: SnowplowEvent, field: ElasticsearchSinkConfig['index_time_field']): number | undefined {
+function timeOf(event: SnowplowEvent, field: ElasticsearchSinkConfig['indexTimeField']): number | undefined {
   const candidates = field === 'derived_tstamp' ? [event.derived_tstamp, event.collector_tstamp] : [event.collector_tstamp];
   for (const value of candidates) {
     const ms = typeof value === 'string' ? Date.parse(value) : NaN;
@@ -238,7 +238,7 @@ export async function createElasticsearchSink(config: ElasticsearchSinkConfig, d
   const indexName = compileIndexName(config.index);
   const api = deps.api ?? elasticsearchApiOf(new Client(clientOptionsOf(config)));
   const sleep = deps.sleep ?? ((ms: number) => realSleep(ms));
-  const policy: RetryPolicy = { initialMs: config.item_retry.initial_ms, maxMs: config.item_retry.max_ms, maxAttempts: config.item_retry.max_attempts };
+  const policy: RetryPolicy = { initialMs: config.itemRetry.initialMs, maxMs: config.itemRetry.maxMs, maxAttempts: config.itemRetry.maxAttempts };
 
   if (config.template.install) {
     const name = config.template.name ?? `tailplow-${indexName.templatePattern.replace(/[-_.*]+$/, '').replace(/\*/g, '')}`;
@@ -247,7 +247,7 @@ export async function createElasticsearchSink(config: ElasticsearchSinkConfig, d
       priority: config.template.priority,
       shards: config.template.shards,
       replicas: config.template.replicas,
-      unknownFields: config.template.unknown_fields,
+      unknownFields: config.template.unknownFields,
     });
     try {
       await api.putIndexTemplate(name, body);
@@ -313,9 +313,9 @@ export async function createElasticsearchSink(config: ElasticsearchSinkConfig, d
         }
         let index = indexName.at(0);
         if (indexName.dated) {
-          const ms = timeOf(event, config.index_time_field);
+          const ms = timeOf(event, config.indexTimeField);
           if (ms === undefined) {
-            failed.push({ position, failure: failure(event, 'missing_index_time', `no valid ${config.index_time_field} or collector_tstamp to pick the index of ${config.index}`) });
+            failed.push({ position, failure: failure(event, 'missing_index_time', `no valid ${config.indexTimeField} or collector_tstamp to pick the index of ${config.index}`) });
             return;
           }
           index = indexName.at(ms);
@@ -327,7 +327,7 @@ export async function createElasticsearchSink(config: ElasticsearchSinkConfig, d
 
       // A small pool: at most `concurrency` bulk requests in flight; after a failure no new
       // request starts, and write settles only when the ones in flight have.
-      const chunks = chunksOf(pending, config.max_bulk_bytes);
+      const chunks = chunksOf(pending, config.maxBulkBytes);
       let next = 0;
       let firstError: unknown;
       const worker = async () => {

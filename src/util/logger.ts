@@ -16,7 +16,7 @@ export function createLogger(opts: { level?: LogLevel; name?: string; destinatio
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       // Secrets must never reach a log line, whatever a caller passes in.
-      redact: { paths: ['password', '*.password', 'sasl.*', '*.sasl.*', 'api_key', '*.api_key', 'token', '*.token'], censor: '***' },
+      redact: { paths: ['password', '*.password', 'sasl.*', '*.sasl.*', 'apiKey', '*.apiKey', 'token', '*.token', 'salt', '*.salt'], censor: '***' },
     },
     pino.destination({ fd: opts.destination ?? 2, sync: false }),
   );

@@ -116,10 +116,10 @@ test('a document that violates the mapping is a failed event (mapping_conflict);
   }
 });
 
-test('anonymised addresses stay in user_ipaddress (keyword) without user_ip; unknown_fields: reject refuses a stray field', async () => {
+test('anonymised addresses stay in user_ipaddress (keyword) without user_ip; unknownFields: reject refuses a stray field', async () => {
   const client = admin();
   const index = uniqueName('tailplow-es-ip').toLowerCase();
-  const sink = await openSink(index, { refresh: true, template: { shards: 1, replicas: 0, unknown_fields: 'reject' } });
+  const sink = await openSink(index, { refresh: true, template: { shards: 1, replicas: 0, unknownFields: 'reject' } });
   try {
     const [a, b] = fixtureEvents();
     const anonymised = { ...a, user_ipaddress: '203.0.x.x' } as SnowplowEvent;
@@ -179,7 +179,7 @@ test('node stopped: write throws a retriable error; started again, the same writ
   await runServiceScript('elasticsearch', 'start', env);
   let sink: Sink | undefined;
   try {
-    sink = await openSink('tailplow-outage', { request_timeout_ms: 5_000 }, node);
+    sink = await openSink('tailplow-outage', { requestTimeoutMs: 5_000 }, node);
     const events = fixtureEvents().slice(0, 10);
     assert.deepEqual((await sink.write(events)).failed, []);
 
