@@ -49,3 +49,28 @@ test('property: parseQueryString never throws and always answers', () => {
     }),
   );
 });
+
+test('property: parseQueryString equals splitting on & and = and decoding every part', () => {
+  const reference = (qs: string) => {
+    const params: Array<[string, string]> = [];
+    for (const part of qs.split('&')) {
+      const eq = part.indexOf('=');
+      if (part === '' || eq === -1) continue;
+      const name = decodeComponent(part.slice(0, eq));
+      const value = decodeComponent(part.slice(eq + 1));
+      if (name === undefined || value === undefined) return { ok: false, param: name ?? part.slice(0, eq) };
+      if (name !== '') params.push([name, value]);
+    }
+    return { ok: true, params };
+  };
+  const char = fc.constantFrom('%', '+', '&', '=', 'a', 'F', '4', '1', 'é', ' ', '%41', '%C3%A9', '%2B', '%zz');
+  fc.assert(
+    fc.property(fc.array(char, { maxLength: 40 }).map((cs) => cs.join('')), (qs) => {
+      const r = parseQueryString(qs);
+      const want = reference(qs);
+      if (r.ok) assert.deepEqual(r, want, qs);
+      else assert.deepEqual({ ok: r.ok, param: r.param }, want, qs);
+    }),
+    { numRuns: 5000 },
+  );
+});

@@ -78,6 +78,16 @@ export function parseQueryString(qs: string | undefined): QueryParseResult {
   const params: Array<[string, string]> = [];
   if (qs === undefined || qs === '' || qs === '-') return { ok: true, params };
   const n = qs.length;
+  // The next '%' and '+' in the whole string: most names and values hold neither, and for those
+  // a slice is the decoded text, with no per-component search.
+  let pct = qs.indexOf('%');
+  let plus = qs.indexOf('+');
+  const component = (from: number, to: number): string | undefined => {
+    if (pct !== -1 && pct < from) pct = qs.indexOf('%', from);
+    if (plus !== -1 && plus < from) plus = qs.indexOf('+', from);
+    if (pct !== -1 && pct < to) return decodeComponent(qs.slice(from, to));
+    return plus !== -1 && plus < to ? qs.slice(from, to).replace(PLUS, ' ') : qs.slice(from, to);
+  };
   let start = 0;
   while (start <= n) {
     let end = qs.indexOf('&', start);
@@ -85,10 +95,10 @@ export function parseQueryString(qs: string | undefined): QueryParseResult {
     if (end > start) {
       const eq = qs.indexOf('=', start);
       if (eq !== -1 && eq < end) {
-        const rawName = qs.slice(start, eq);
-        const name = decodeComponent(rawName);
-        const value = decodeComponent(qs.slice(eq + 1, end));
+        const name = component(start, eq);
+        const value = component(eq + 1, end);
         if (name === undefined || value === undefined) {
+          const rawName = qs.slice(start, eq);
           return {
             ok: false,
             param: name ?? rawName,
