@@ -74,7 +74,7 @@ test('kill -9 mid-file, re-run with --state: every id in Kafka, none that a full
   const badTopic = uniqueName('replay-kill-bad');
   await createTopics(brokers, [topic, badTopic]);
   const a = generateLog({ seed: 3, count: 3000, startMs: T0 });
-  const b = generateLog({ seed: 4, count: 12_000, startMs: T0 + DAY, withoutEid: true });
+  const b = generateLog({ seed: 4, count: 30_000, startMs: T0 + DAY, withoutEid: true });
   const paths = [writeLog(dir, 'a.log.gz', a.lines), writeLog(dir, 'b.log', b.lines)];
   const expected = new Set(await referenceIds(paths));
   const state = join(dir, 'replay.state');
@@ -116,7 +116,7 @@ test('Kafka stopped mid-replay: exit 4, the state short of what Kafka has; after
     const topic = uniqueName('replay-down');
     const badTopic = uniqueName('replay-down-bad');
     await createTopics(brokers, [topic, badTopic]);
-    const log = generateLog({ seed: 5, count: 30_000, startMs: T0 });
+    const log = generateLog({ seed: 5, count: 60_000, startMs: T0 });
     const path = writeLog(dir, 'a.log.gz', log.lines);
     const state = join(dir, 'replay.state');
     const args = ['replay', '--progress', 'none', '-c', configFor(dir, brokers, topic, badTopic), '--state', state, '--workers', '1', path];

@@ -312,7 +312,8 @@ function bigFiles(dir: string, secondLines = 8000): { paths: string[]; logs: Gen
 
 test('kill -9 mid-file, then the same command: nothing missing, no ids that a full run would not give', { timeout: 120_000 }, async () => {
   const dir = tempDir();
-  const { paths, logs } = bigFiles(dir);
+  // Big enough that the second file takes well over the 1 s between state saves.
+  const { paths, logs } = bigFiles(dir, 40_000);
   const reference = new Set(idsOf((await replay(['-o', 'json', '--workers', '0', ...paths])).stdout));
   assert.equal(reference.size, new Set(logs[0]!.eids).size + logs[1]!.events);
   const state = join(dir, 'replay.state');
