@@ -50,7 +50,7 @@ export function registerParse(program: Command): void {
     .addHelpText('after', '\nPrints a one-line summary (lines, events, bad rows, skipped) on stderr. Exit 0 when the input was read, even with bad lines.')
     .action(async (file: string, opts: ParseOptions) => {
       if (opts.output !== 'json' && opts.output !== 'tsv') throw usageError(`unknown --output "${opts.output}": use json or tsv`);
-      const parser = parserFromOptions(opts);
+      const parser = parserFromOptions(opts); // also rejects a bad --log-format before any worker starts
       const batches = await openInput(file, opts.maxLineBytes);
       const workers = opts.workers ?? (await defaultWorkers(file));
       const out = new BufferedWriter(process.stdout);
