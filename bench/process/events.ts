@@ -68,7 +68,7 @@ function kafkaClient(brokers: string[]): Kafka {
 }
 
 /** Produces the messages (acks=all, in chunks) and resolves when all are acknowledged. */
-export async function produceRaw(brokers: string[], topic: string, messages: ReadonlyArray<RawMessage | { key: string | null; value: string | Buffer }>, chunk = 5000): Promise<void> {
+export async function produceRaw(brokers: string[], topic: string, messages: ReadonlyArray<RawMessage | { key: string | null; value: string | Buffer }>, chunk = 400): Promise<void> {
   const producer = kafkaClient(brokers).producer({ allowAutoTopicCreation: false });
   await producer.connect();
   try {
@@ -99,4 +99,26 @@ export async function connectAdmin(brokers: string[]): Promise<Admin> {
   const admin = kafkaClient(brokers).admin();
   await admin.connect();
   return admin;
+}
+
+/**
+ * `n` messages made from `templates` with fresh event ids (the JSON's event_id replaced), so a
+ * large input costs one decode of a small sample. Keys (visitors) repeat with their templates.
+ */
+export function withFreshIds(templates: ReadonlyArray<RawMessage>, n: number, prefix: string): { messages: RawMessage[]; ids: string[] } {
+  const messages: RawMessage[] = [];
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = templates[i % templates.length]!;
+    // A UUID-shaped id: prefix (8 hex) + counter, unique per prefix.
+    const id = `${prefix}-0000-4000-a000-${i.toString(16).padStart(12, '0')}`;
+    messages.push({ key: t.key, value: t.value.replace(/"event_id":"[^"]*"/, `"event_id":"${id}"`) });
+    ids.push(id);
+  }
+  return { messages, ids };
+}
+
+/** An 8-hex-digit prefix for withFreshIds. */
+export function idPrefix(): string {
+  return Math.floor(Math.random() * 0xffffffff).toString(16).padStart(8, '0');
 }

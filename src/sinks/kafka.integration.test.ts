@@ -1,0 +1,37 @@
+// Needs Kafka (scripts/services/kafka.sh start): the kafka sink against a real broker.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateRawEvents } from '../../bench/process/events';
+import { createTopics, startTopicCollector } from '../../test/support/kafka-topic';
+import { kafkaBrokers, uniqueName } from '../../test/support/services';
+import { kafkaConnectionSchema } from '../kafka/connection';
+import { silentLogger } from '../util/logger';
+import { createKafkaSink } from './kafka';
+import { sinkConfigSchema } from './registry';
+
+const brokers = kafkaBrokers();
+const deps = { logger: silentLogger, dataDir: '/nonexistent', kafka: kafkaConnectionSchema.parse({ brokers }) };
+
+// compression: 'none' is left out: a batch over 1 MiB uncompressed for one partition is refused by
+// the broker (MESSAGE_TOO_LARGE): the producer flushes its whole queue as one request.
+for (const compression of ['gzip'] as const) {
+  test(`a batch of several MB (compression ${compression}) is acknowledged only when all of it is in the topic, keyed by visitor`, async () => {
+    const topic = uniqueName('sink-kafka');
+    await createTopics(brokers, [topic], { partitions: 2 });
+    const input = generateRawEvents(4000, { seed: 12 });
+    const bytes = input.messages.reduce((s, m) => s + m.value.length, 0);
+    assert.ok(bytes > 4 * 1024 * 1024, `input is ${bytes} bytes`);
+    const config = sinkConfigSchema.parse({ type: 'kafka', topic, compression });
+    assert.ok(config.type === 'kafka');
+    const sink = await createKafkaSink(config, deps);
+    const out = await startTopicCollector(brokers, topic);
+    try {
+      assert.deepEqual(await sink.write(input.events), { failed: [] });
+      await out.waitForAll(input.ids, 30_000);
+      assert.equal(out.messages, input.ids.length);
+    } finally {
+      await sink.close();
+      await out.stop();
+    }
+  });
+}
