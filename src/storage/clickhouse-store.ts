@@ -3,7 +3,7 @@
  * back to 18.16: no query parameters (18.16 refuses them), settings only where the version has
  * them.
  */
-import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
+import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { ASYNC_INSERT_SINCE, schemaVariantFor, versionAtLeast } from './clickhouse-schema';
 import type { EventStore } from './event-store';
 
@@ -25,6 +25,8 @@ export interface ClickHouseStore extends EventStore {
 
 /** Connects and asks the version; throws (the caller classifies) when the server is unreachable. */
 export async function createClickHouseStore(opts: ClickHouseStoreOptions): Promise<ClickHouseStore> {
+  // Loaded on use: commands that only validate a config should not pay for the client.
+  const { ClickHouseLogLevel, createClient } = await import('@clickhouse/client');
   const client: ClickHouseClient = createClient({
     url: opts.url,
     username: opts.username,
