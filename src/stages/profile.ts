@@ -48,7 +48,7 @@ export const profileStageObjectSchema = z
       .positive()
       .default(86_400)
       .describe(
-        'Event ids are remembered per visitor for this long in event time behind its latest event, so a redelivered or replayed event counts once; an event older than that behind the latest is taken as already counted (status stale). Memory: about 60 bytes per remembered id.',
+        'Event ids are remembered per visitor for this long in event time behind its latest event, so a redelivered or replayed event counts once; an event older than that behind the latest is taken as already counted (status stale). Memory on Redis 7: about 100 bytes per remembered id (250 once a visitor has more than 128 ids in the window).',
       ),
   })
   .strict()
