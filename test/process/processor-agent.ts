@@ -118,7 +118,11 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
     ready,
     exited.then((e) => Promise.reject(new Error(`tailplow process exited before processing (${JSON.stringify(e)}):\n${lines.join('\n')}`))),
     new Promise<never>((_, fail) => setTimeout(() => fail(new Error(`tailplow process not ready within 30 s:\n${lines.join('\n')}`)), 30_000).unref()),
-  ]);
+  ]).catch((err: unknown) => {
+    // Never leave a half-started processor behind.
+    child.kill('SIGKILL');
+    throw err;
+  });
   const pid = child.pid!;
   return {
     pid,
