@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { tailInputConfigSchema } from '../input/config';
 import { kafkaConnectionSchema } from '../kafka/connection';
+import { fingerprintConfigSchema } from '../stages/enrich/fingerprint';
 import { producerSchema } from '../kafka/producer';
 import { dataDirSchema, httpSchema, logLevelSchema } from './common';
 
@@ -35,6 +36,11 @@ export const tailConfigSchema = z
     input: tailInputSchema,
     kafka: kafkaConnectionSchema.default({}),
     output: tailOutputSchema,
+    fingerprint: fingerprintConfigSchema
+      .omit({ type: true })
+      .strict()
+      .default({})
+      .describe("event_fingerprint, Snowplow's hash of an event's raw tracker parameters (computed here: only the tailer still has them)."),
   })
   .strict();
 

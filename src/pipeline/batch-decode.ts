@@ -6,6 +6,7 @@ import type { LineBatch } from '../input/types';
 import { createLineParser } from '../nginx';
 import { badRowKind } from '../snowplow/badrow';
 import { eventToJson, eventToTsv } from '../snowplow/format';
+import type { FingerprintConfig } from '../stages/enrich/fingerprint';
 import { createLineDecoder, type LineDecoder } from './decode-lines';
 import { visitorKeyOf } from './tail';
 
@@ -18,6 +19,8 @@ export interface BatchDecodeSettings {
   /** Keep events whose collector_tstamp (ISO string) is >= since and < until. */
   sinceIso?: string;
   untilIso?: string;
+  /** event_fingerprint settings; default Snowplow's (MD5, without cv/eid/nuid/stm). */
+  fingerprint?: FingerprintConfig;
 }
 
 export interface DecodedEvent {
@@ -48,6 +51,7 @@ export interface DecodedBatch {
 export function createBatchDecoder(settings: BatchDecodeSettings): (batch: LineBatch) => DecodedBatch {
   const decode: LineDecoder = createLineDecoder(createLineParser(settings.format, { maxLineBytes: settings.maxLineBytes }), {
     maxLineBytes: settings.maxLineBytes,
+    fingerprint: settings.fingerprint,
   });
   const serialise = settings.serialise === 'json' ? eventToJson : settings.serialise === 'tsv' ? eventToTsv : () => '';
   const { sinceIso, untilIso } = settings;

@@ -7,13 +7,21 @@ import type { DecodedBatch } from './batch-decode';
 import type { LineParser } from '../nginx/record';
 import { badRowKind, sizeViolation } from '../snowplow/badrow';
 import { decodeLine, type DecodeOutcome } from '../snowplow/decode';
+import { createFingerprinter, fingerprintConfigSchema, type FingerprintConfig } from '../stages/enrich/fingerprint';
 
 export interface LineDecoder {
   (line: LineRecord, source: string): DecodeOutcome;
 }
 
-export function createLineDecoder(parser: LineParser, opts: { maxLineBytes: number; now?: () => number }): LineDecoder {
+/** Snowplow's default: MD5 over every parameter but cv, eid, nuid and stm. */
+export const DEFAULT_FINGERPRINT: FingerprintConfig = fingerprintConfigSchema.parse({});
+
+export function createLineDecoder(
+  parser: LineParser,
+  opts: { maxLineBytes: number; now?: () => number; fingerprint?: FingerprintConfig },
+): LineDecoder {
   const now = opts.now ?? Date.now;
+  const fingerprint = createFingerprinter(opts.fingerprint ?? DEFAULT_FINGERPRINT);
   return (line, source) => {
     if (line.tooLong) {
       // The reader kept only the first maxLineBytes bytes: never parse a truncated line.
@@ -23,7 +31,7 @@ export function createLineDecoder(parser: LineParser, opts: { maxLineBytes: numb
         bad: [sizeViolation(line.text, opts.maxLineBytes, timestamp, `line at byte ${line.offset} of ${source} is longer than max_line_bytes (${opts.maxLineBytes}); payload truncated`)],
       };
     }
-    return decodeLine(line.text, parser, { offset: line.offset, source, now, maxLineBytes: opts.maxLineBytes });
+    return decodeLine(line.text, parser, { offset: line.offset, source, now, maxLineBytes: opts.maxLineBytes, fingerprint });
   };
 }
 

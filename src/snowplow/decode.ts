@@ -47,6 +47,11 @@ export interface DecodeContext {
   now?: () => number;
   /** The parser's line limit, reported in size_violation bad rows. */
   maxLineBytes?: number;
+  /**
+   * Snowplow's event fingerprint over the event's raw tracker parameters (body merged with the
+   * query string), set as `event_fingerprint`. Only the decoder still has the raw parameters.
+   */
+  fingerprint?: (params: Readonly<Record<string, string>>) => string | undefined;
 }
 
 export interface DecodeOutcome {
@@ -274,6 +279,12 @@ function buildEvent(c: Collected, body: Record<string, string> | undefined, inde
   ev.v_collector = TAILPLOW_ARTIFACT_VERSION;
   ev.v_etl = TAILPLOW_ARTIFACT_VERSION;
   ev.event_id = st.eid ?? deterministicEventId(c.ctx.line, c.ctx.offset, index);
+  if (c.ctx.fingerprint !== undefined) {
+    const raw: Record<string, string> = body !== undefined ? { ...body } : {};
+    for (let k = 0; k < query.length; k++) raw[query[k]![0]] = query[k]![1];
+    const fingerprint = c.ctx.fingerprint(raw);
+    if (fingerprint !== undefined) ev.event_fingerprint = fingerprint;
+  }
 
   const ip = st.ip !== undefined ? firstIpOfParam(st.ip) : c.ip;
   if (ip !== undefined) ev.user_ipaddress = checkLength(st, 'user_ipaddress', ip, 128);
@@ -501,7 +512,7 @@ export function decodeRecord(record: AccessRecord, ctx: DecodeContext): DecodeOu
 export function decodeLine(line: string, parser: LineParser, ctx: Omit<DecodeContext, 'line'>): DecodeOutcome {
   const parsed = parser(line);
   if (parsed.ok) {
-    const full: DecodeContext = { line, offset: ctx.offset, source: ctx.source, now: ctx.now, maxLineBytes: ctx.maxLineBytes };
+    const full: DecodeContext = { line, offset: ctx.offset, source: ctx.source, now: ctx.now, maxLineBytes: ctx.maxLineBytes, fingerprint: ctx.fingerprint };
     return decodeRecord(parsed.record, full);
   }
   const nowMs = ctx.now === undefined ? Date.now() : ctx.now();

@@ -132,7 +132,7 @@ async function runOnce(
   state.healthy = true;
   state.detail = 'following';
   const output = createKafkaEventOutput(producer, config.output);
-  const pool = createDecodePool({ format, maxLineBytes: config.input.maxLineBytes, serialise: 'json' }, config.output.decodeWorkers);
+  const pool = createDecodePool({ format, maxLineBytes: config.input.maxLineBytes, serialise: 'json', fingerprint: { type: 'fingerprint', ...config.fingerprint } }, config.output.decodeWorkers);
   // Unhealthy while Kafka refuses: the health check then says what a sysadmin must look at.
   const onOutputState = (ok: boolean) => {
     state.healthy = ok;
