@@ -10,7 +10,7 @@ export const producerSchema = z
   .object({
     compression: z.enum(['none', 'gzip']).default('gzip').describe('Message compression. kafkajs has gzip built in; other codecs need unmaintained native packages, so they are not offered.'),
     lingerMs: z.number().int().min(0).default(5).describe('How long to wait for more messages before sending a batch.'),
-    batchBytes: z.number().int().positive().default(1_048_576).describe('Send a batch as soon as it holds this many bytes.'),
+    batchBytes: z.number().int().positive().default(1_000_000).describe('Send a batch as soon as it holds this many bytes; requests stay below it, so keep it under the message.max.bytes of the broker (default 1 MiB) for uncompressed topics.'),
     idempotent: z.boolean().default(true).describe('Idempotent producer: broker-side de-duplication of retried sends.'),
   })
   .strict();
@@ -39,6 +39,11 @@ interface Pending {
 export interface ProducerStats {
   onSent?: (messages: number, bytes: number, latencyMs: number) => void;
   onError?: (err: unknown) => void;
+}
+
+/** Bytes a message adds to a request, near enough for batching (headers are small). */
+function sizeOf(m: OutMessage): number {
+  return m.value.length + (m.key?.length ?? 0) + 64;
 }
 
 export async function createKafkaProducer(kafka: Kafka, conf: ProducerConfig, stats: ProducerStats = {}): Promise<Producer> {
@@ -91,12 +96,35 @@ export async function createKafkaProducer(kafka: Kafka, conf: ProducerConfig, st
     send(topic, messages) {
       if (closed) return Promise.reject(new Error('producer is closed'));
       if (messages.length === 0) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        queue.push({ topic, messages, resolve, reject });
-        for (const m of messages) queuedBytes += m.value.length + (m.key?.length ?? 0);
-        if (queuedBytes >= conf.batchBytes || conf.lingerMs === 0) flush();
-        else timer ??= setTimeout(flush, conf.lingerMs);
-      });
+      // Requests stay under batchBytes (the broker refuses oversized ones when uncompressed):
+      // a large send is cut into chunks, and a chunk that would overflow the queue flushes it first.
+      const chunks: OutMessage[][] = [];
+      let chunk: OutMessage[] = [];
+      let chunkBytes = 0;
+      for (const m of messages) {
+        const size = sizeOf(m);
+        if (chunk.length > 0 && chunkBytes + size > conf.batchBytes) {
+          chunks.push(chunk);
+          chunk = [];
+          chunkBytes = 0;
+        }
+        chunk.push(m);
+        chunkBytes += size;
+      }
+      chunks.push(chunk);
+      return Promise.all(
+        chunks.map(
+          (part) =>
+            new Promise<void>((resolve, reject) => {
+              const bytes = part.reduce((n, m) => n + sizeOf(m), 0);
+              if (queue.length > 0 && queuedBytes + bytes > conf.batchBytes) flush();
+              queue.push({ topic, messages: part, resolve, reject });
+              queuedBytes += bytes;
+              if (queuedBytes >= conf.batchBytes || conf.lingerMs === 0) flush();
+              else timer ??= setTimeout(flush, conf.lingerMs);
+            }),
+        ),
+      ).then(() => undefined);
     },
     async close() {
       closed = true;
