@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAdmin, generateRawEvents, groupProgress, idPrefix, produceRaw, withFreshIds } from '../../bench/process/events';
 import { createTopics, startTopicCollector } from '../support/kafka-topic';
-import { kafkaBrokers, runServiceScript, uniqueName, waitFor } from '../support/services';
+import { kafkaBrokers, startPrivateService, uniqueName, waitFor, type PrivateService } from '../support/services';
 import { killAllProcessors, startProcessor } from './processor-agent';
 
 const OUTAGE_MS = Number(process.env.TAILPLOW_SINK_OUTAGE_MS ?? 20_000);
@@ -19,21 +19,19 @@ const PORT = Number(process.env.TAILPLOW_SINK_KAFKA_PORT ?? 19392);
 const RATE = 500; // events/s
 const RSS_LIMIT_MB = 300;
 
-const runDir = mkdtempSync(join(tmpdir(), 'tailplow-sink-kafka-'));
-const sinkEnv = { TAILPLOW_RUN_DIR: runDir, TAILPLOW_KAFKA_PORT: String(PORT), TAILPLOW_KAFKA_CONTROLLER_PORT: String(PORT + 1) };
 const sinkBrokers = [`127.0.0.1:${PORT}`];
+let sinkKafka: PrivateService | undefined;
 
 after(async () => {
   killAllProcessors();
-  await runServiceScript('kafka', 'stop', sinkEnv).catch(() => undefined);
-  rmSync(runDir, { recursive: true, force: true });
+  await sinkKafka?.stop();
 });
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 test(`the kafka sink's cluster down for ${OUTAGE_MS / 1000} s: consumption pauses, errors show, memory bounded, then everything is delivered`, async (t) => {
   const brokers = kafkaBrokers();
-  await runServiceScript('kafka', 'start', sinkEnv);
+  sinkKafka = await startPrivateService('kafka', { port: PORT, secondPort: PORT + 1 });
   const dir = mkdtempSync(join(tmpdir(), 'tailplow-process-outage-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const raw = uniqueName('process-outage-raw');
@@ -75,7 +73,7 @@ test(`the kafka sink's cluster down for ${OUTAGE_MS / 1000} s: consumption pause
     const before = await groupProgress(admin, groupId, raw);
     assert.ok(before.committed > 0, 'events flow before the outage');
 
-    await runServiceScript('kafka', 'stop', sinkEnv);
+    await sinkKafka.run('stop');
     const stoppedAt = performance.now();
     await sleep(OUTAGE_MS / 2);
     const mid = await groupProgress(admin, groupId, raw);
@@ -87,7 +85,7 @@ test(`the kafka sink's cluster down for ${OUTAGE_MS / 1000} s: consumption pause
     assert.ok(end.end - end.committed > mid.end - mid.committed, 'lag grows while the sink is down');
     assert.ok(end.end - end.committed >= (RATE * OUTAGE_MS) / 2000, 'consumption paused');
 
-    await runServiceScript('kafka', 'start', sinkEnv);
+    await sinkKafka.run('start');
     const restartedAt = performance.now();
     await waitFor(async () => (await groupProgress(admin, groupId, raw)).committed > end.committed, 90_000, 500);
     t.diagnostic(`first commit ${((performance.now() - restartedAt) / 1000).toFixed(1)} s after the sink's cluster was back`);

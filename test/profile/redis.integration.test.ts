@@ -5,7 +5,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
@@ -19,7 +18,7 @@ import { profileKeys, VISITOR_PROFILE_SCHEMA, type ProfileInput, type ProfileSto
 import { eventAt, inputsOf, profileStoreContract, uniquePrefix } from '../../src/stages/profile/store-contract';
 import { silentLogger } from '../../src/util/logger';
 import { RetriableError, withRetry } from '../../src/util/retry';
-import { redisUrl, runServiceScript } from '../support/services';
+import { freePort, redisUrl, startPrivateService } from '../support/services';
 
 const ROOT = resolve(__dirname, '../../..');
 const prefixes = new Set<string>();
@@ -220,17 +219,6 @@ test('ttlSeconds puts an expiry on the profile, its seen ids and the links, and 
   }
 });
 
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? done(address.port) : fail(new Error('no port'))));
-    });
-  });
-}
-
 test('Redis down: the stage fails the batch with a retriable error within the connect timeout and adds nothing', async () => {
   const port = await freePort();
   const config = profileStageSchema.parse({ type: 'profile', redis: { url: `redis://127.0.0.1:${port}`, connectTimeoutMs: 300 } });
@@ -247,11 +235,8 @@ test('Redis down: the stage fails the batch with a retriable error within the co
 });
 
 test('a Redis restart while batches are applied in a loop: every batch is applied once or retried, and the final counters are exact', async () => {
-  const runDir = await mkdtemp(join(tmpdir(), 'tailplow-profile-restart-'));
-  const port = await freePort();
-  const env = { TAILPLOW_RUN_DIR: runDir, TAILPLOW_REDIS_PORT: String(port) };
-  const url = `redis://127.0.0.1:${port}`;
-  await runServiceScript('redis', 'start', env);
+  const redis = await startPrivateService('redis');
+  const url = redis.address;
   const config = profileStageSchema.parse({ type: 'profile', redis: { url, connectTimeoutMs: 500, commandTimeoutMs: 2000 }, keyPrefix: 'restart:' });
   const stage = await createProfileStage(config, { logger: silentLogger, dataDir: '/nonexistent' });
   const check = new Redis(url, { lazyConnect: true });
@@ -271,7 +256,7 @@ test('a Redis restart while batches are applied in a loop: every batch is applie
     const restart = (async () => {
       while (batches < 20 && !loopEnded) await new Promise((r) => setTimeout(r, 10));
       if (loopEnded) return;
-      await runServiceScript('redis', 'restart', env);
+      await redis.run('restart');
       restarted = true;
     })();
     // A failing loop must end the test, not leave the restart waiting for batches that never come.
@@ -323,7 +308,6 @@ test('a Redis restart while batches are applied in a loop: every batch is applie
   } finally {
     check.disconnect();
     await stage.close?.();
-    await runServiceScript('redis', 'stop', env).catch(() => {});
-    await rm(runDir, { recursive: true, force: true });
+    await redis.stop();
   }
 });

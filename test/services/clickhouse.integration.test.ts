@@ -4,12 +4,10 @@
 // 26) is in chdb.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
-import { CLICKHOUSE_PASSWORD_USER, clickhouseUrl, runServiceScript, uniqueName } from '../support/services';
+import { CLICKHOUSE_PASSWORD_USER, clickhouseUrl, privateService, uniqueName } from '../support/services';
 
 /** ClickHouse identifiers may not contain '-' unquoted. */
 const tableName = (prefix: string) => uniqueName(prefix).replace(/-/g, '_');
@@ -17,17 +15,6 @@ const tableName = (prefix: string) => uniqueName(prefix).replace(/-/g, '_');
 function connect(extra: Partial<Parameters<typeof createClient>[0]> = {}): ClickHouseClient {
   // The client logs every failed request at ERROR; the failures here are expected.
   return createClient({ url: clickhouseUrl(), request_timeout: 10_000, log: { level: ClickHouseLogLevel.OFF }, ...extra });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? done(address.port) : fail(new Error('no port'))));
-    });
-  });
 }
 
 async function serverVersion(client: ClickHouseClient): Promise<string> {
@@ -236,16 +223,14 @@ test('the password user from clickhouse.sh: right password works, a wrong one is
 
 test('clickhouse.sh: start prints the env line, a second start is a no-op, restart keeps the data, stop stops', async () => {
   // A private server (own run dir and ports), so the shared one is never disturbed.
-  const runDir = await mkdtemp(join(tmpdir(), 'tailplow-clickhouse-restart-'));
-  const [httpPort, tcpPort] = [await freePort(), await freePort()];
-  const env = { TAILPLOW_RUN_DIR: runDir, TAILPLOW_CLICKHOUSE_PORT: String(httpPort), TAILPLOW_CLICKHOUSE_TCP_PORT: String(tcpPort) };
-  const url = `http://127.0.0.1:${httpPort}`;
-  const pidOf = async () => Number((await readFile(join(runDir, 'clickhouse', 'clickhouse.pid'), 'utf8')).trim());
+  const server = await privateService('clickhouse');
+  const url = server.address;
+  const pidOf = async () => Number((await readFile(join(server.runDir, 'clickhouse', 'clickhouse.pid'), 'utf8')).trim());
   try {
-    const started = await runServiceScript('clickhouse', 'start', env);
+    const started = await server.run('start');
     assert.equal(started.stdout, `export TAILPLOW_CLICKHOUSE_URL=${url}\n`);
     const pidBefore = await pidOf();
-    const again = await runServiceScript('clickhouse', 'start', env);
+    const again = await server.run('start');
     assert.equal(again.stdout, started.stdout);
     assert.match(again.stderr, /already running/);
     assert.equal(await pidOf(), pidBefore);
@@ -258,7 +243,7 @@ test('clickhouse.sh: start prints the env line, a second start is a no-op, resta
       await before.close();
     }
 
-    await runServiceScript('clickhouse', 'restart', env);
+    await server.run('restart');
     assert.notEqual(await pidOf(), pidBefore, 'restart must replace the server process');
     const after = connect({ url });
     try {
@@ -268,10 +253,9 @@ test('clickhouse.sh: start prints the env line, a second start is a no-op, resta
       await after.close();
     }
 
-    await runServiceScript('clickhouse', 'stop', env);
-    await assert.rejects(runServiceScript('clickhouse', 'status', env), /clickhouse\.sh status failed/);
+    await server.run('stop');
+    await assert.rejects(server.run('status'), /clickhouse\.sh status failed/);
   } finally {
-    await runServiceScript('clickhouse', 'stop', env).catch(() => undefined);
-    await rm(runDir, { recursive: true, force: true });
+    await server.stop();
   }
 });

@@ -3,23 +3,10 @@
 // never disturbs other integration tests that use the shared server at the same time.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { redisUrl, runServiceScript, uniqueName } from '../support/services';
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? done(address.port) : fail(new Error('no port'))));
-    });
-  });
-}
+import { privateService, redisUrl, uniqueName } from '../support/services';
 
 function connect(url: string): Redis {
   // Fail fast instead of queueing commands forever when the server is not there.
@@ -48,13 +35,11 @@ test('ioredis connects to the shared server and a Lua script runs atomically on 
 });
 
 test('redis.sh restart keeps the data (append-only file) and really restarts the server', async () => {
-  const runDir = await mkdtemp(join(tmpdir(), 'tailplow-redis-restart-'));
-  const port = await freePort();
-  const env = { TAILPLOW_RUN_DIR: runDir, TAILPLOW_REDIS_PORT: String(port) };
-  const url = `redis://127.0.0.1:${port}`;
-  const pidOf = async () => Number((await readFile(join(runDir, 'redis', 'redis.pid'), 'utf8')).trim());
+  const server = await privateService('redis');
+  const url = server.address;
+  const pidOf = async () => Number((await readFile(join(server.runDir, 'redis', 'redis.pid'), 'utf8')).trim());
   try {
-    const started = await runServiceScript('redis', 'start', env);
+    const started = await server.run('start');
     assert.equal(started.stdout, `export TAILPLOW_REDIS_URL=${url}\n`);
     const pidBefore = await pidOf();
 
@@ -64,7 +49,7 @@ test('redis.sh restart keeps the data (append-only file) and really restarts the
     await before.rpush('pages:v1', '/a', '/b', '/c');
     before.disconnect();
 
-    await runServiceScript('redis', 'restart', env);
+    await server.run('restart');
     const pidAfter = await pidOf();
     assert.notEqual(pidAfter, pidBefore, 'restart must replace the server process');
 
@@ -77,10 +62,9 @@ test('redis.sh restart keeps the data (append-only file) and really restarts the
       after.disconnect();
     }
 
-    await runServiceScript('redis', 'stop', env);
-    await assert.rejects(runServiceScript('redis', 'status', env), /redis\.sh status failed/);
+    await server.run('stop');
+    await assert.rejects(server.run('status'), /redis\.sh status failed/);
   } finally {
-    await runServiceScript('redis', 'stop', env).catch(() => undefined);
-    await rm(runDir, { recursive: true, force: true });
+    await server.stop();
   }
 });

@@ -6,7 +6,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -24,7 +23,7 @@ import type { EventStore } from '../../src/storage/event-store';
 import { openEventTable } from '../../src/storage/event-table';
 import { silentLogger, type Logger } from '../../src/util/logger';
 import { RetriableError } from '../../src/util/retry';
-import { CLICKHOUSE_PASSWORD_USER, clickhouseUrl, runServiceScript, uniqueName } from '../support/services';
+import { CLICKHOUSE_PASSWORD_USER, clickhouseUrl, privateService, uniqueName } from '../support/services';
 import { eventsOverTime, expectedAnswers, runAnalytics, trackerEvents } from './analytics';
 
 const tableName = (prefix: string) => uniqueName(prefix).replace(/-/g, '_');
@@ -209,30 +208,17 @@ test('asyncInsert on a server without async_insert: a warning, and inserts still
   }
 });
 
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? done(address.port) : fail(new Error('no port'))));
-    });
-  });
-}
-
 test('a server that is down: write throws a retriable error; once it is back, the same write is stored', async () => {
   // A private server, so the shared one is never stopped under other tests.
-  const runDir = await mkdtemp(join(tmpdir(), 'tailplow-clickhouse-down-'));
-  const [httpPort, tcpPort] = [await freePort(), await freePort()];
-  const env = { TAILPLOW_RUN_DIR: runDir, TAILPLOW_CLICKHOUSE_PORT: String(httpPort), TAILPLOW_CLICKHOUSE_TCP_PORT: String(tcpPort) };
-  const url = `http://127.0.0.1:${httpPort}`;
+  const server = await privateService('clickhouse');
+  const url = server.address;
   try {
-    await runServiceScript('clickhouse', 'start', env);
+    await server.run('start');
     const sink = await createClickHouseSink(clickhouseSinkSchema.parse({ type: 'clickhouse', url, requestTimeoutMs: 5000 }), { logger: silentLogger, dataDir: '/nonexistent' });
     try {
       const events = trackerEvents();
       await sink.write(events.slice(0, 10));
-      await runServiceScript('clickhouse', 'stop', env);
+      await server.run('stop');
       const failure = await sink.write(events.slice(10, 20)).then(
         () => assert.fail('write succeeded against a stopped server'),
         (err: unknown) => err,
@@ -246,7 +232,7 @@ test('a server that is down: write throws a retriable error; once it is back, th
         (err: unknown) => err instanceof RetriableError && /ECONNREFUSED/.test(err.message),
       );
 
-      await runServiceScript('clickhouse', 'start', env);
+      await server.run('start');
       assert.deepEqual(await sink.write(events.slice(10, 20)), { failed: [] });
       const store = await createClickHouseStore({ url, username: 'default', password: '', database: 'default', requestTimeoutMs: 5000, asyncInsert: false });
       try {
@@ -259,7 +245,6 @@ test('a server that is down: write throws a retriable error; once it is back, th
       await sink.close();
     }
   } finally {
-    await runServiceScript('clickhouse', 'stop', env).catch(() => undefined);
-    await rm(runDir, { recursive: true, force: true });
+    await server.stop();
   }
 });

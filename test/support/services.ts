@@ -1,7 +1,10 @@
 // Where integration tests find the servers that scripts/services/*.sh start, and a small
 // polling helper for "eventually" assertions against them.
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 export const DEFAULT_KAFKA_BROKERS = '127.0.0.1:19092';
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:16379';
@@ -67,6 +70,8 @@ export async function waitFor<T>(
   }
 }
 
+export type ServiceName = 'kafka' | 'redis' | 'clickhouse' | 'elasticsearch';
+
 export interface ScriptResult {
   stdout: string;
   stderr: string;
@@ -77,7 +82,7 @@ export interface ScriptResult {
  * server on another port and run dir. Rejects with the script's stderr when it exits non-zero.
  */
 export function runServiceScript(
-  service: 'kafka' | 'redis' | 'clickhouse' | 'elasticsearch',
+  service: ServiceName,
   command: string,
   env: NodeJS.ProcessEnv = {},
   timeoutMs = 180_000,
@@ -90,4 +95,83 @@ export function runServiceScript(
       else done({ stdout, stderr });
     });
   });
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? done(address.port) : fail(new Error('no port'))));
+    });
+  });
+}
+
+/** The variables each script takes its ports from: the one clients use, then the second one it listens on. */
+const PORT_VARIABLES: Record<ServiceName, readonly [string, string?]> = {
+  kafka: ['TAILPLOW_KAFKA_PORT', 'TAILPLOW_KAFKA_CONTROLLER_PORT'],
+  redis: ['TAILPLOW_REDIS_PORT'],
+  clickhouse: ['TAILPLOW_CLICKHOUSE_PORT', 'TAILPLOW_CLICKHOUSE_TCP_PORT'],
+  elasticsearch: ['TAILPLOW_ELASTICSEARCH_PORT', 'TAILPLOW_ELASTICSEARCH_TRANSPORT_PORT'],
+};
+
+const addressOf = (service: ServiceName, port: number): string =>
+  service === 'kafka' ? `127.0.0.1:${port}` : `${service === 'redis' ? 'redis' : 'http'}://127.0.0.1:${port}`;
+
+export interface PrivateServiceOptions {
+  /** The port clients use; a free one by default. */
+  port?: number;
+  /** The service's second port (Kafka controller, ClickHouse native, Elasticsearch transport); a free one by default. */
+  secondPort?: number;
+  /** More environment for the script, e.g. TAILPLOW_KAFKA_HEAP. */
+  env?: Record<string, string>;
+}
+
+/** A server of its own (own run dir and ports), so stopping it never disturbs tests using the shared one. */
+export interface PrivateService {
+  /** The environment that points scripts/services/<service>.sh at this instance. */
+  readonly env: Record<string, string>;
+  readonly runDir: string;
+  readonly port: number;
+  /** Where clients reach it: a URL, or host:port for Kafka. */
+  readonly address: string;
+  /** scripts/services/<service>.sh <command> against this instance (start, stop, restart, status). */
+  run(command: string): Promise<ScriptResult>;
+  /** Stops the instance if it runs and removes its run dir; never throws for a stopped one. */
+  stop(): Promise<void>;
+}
+
+/** A private instance of `service` in a fresh run dir, not started yet (see startPrivateService). */
+export async function privateService(service: ServiceName, options: PrivateServiceOptions = {}): Promise<PrivateService> {
+  const [portVariable, secondPortVariable] = PORT_VARIABLES[service];
+  const runDir = await mkdtemp(join(tmpdir(), `tailplow-private-${service}-`));
+  const port = options.port ?? (await freePort());
+  const env: Record<string, string> = { TAILPLOW_RUN_DIR: runDir, [portVariable]: String(port) };
+  if (secondPortVariable) env[secondPortVariable] = String(options.secondPort ?? (await freePort()));
+  Object.assign(env, options.env);
+  return {
+    env,
+    runDir,
+    port,
+    address: addressOf(service, port),
+    run: (command) => runServiceScript(service, command, env),
+    async stop() {
+      await runServiceScript(service, 'stop', env).catch(() => undefined);
+      await rm(runDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** privateService, started. A start that fails stops and removes what it made before rethrowing. */
+export async function startPrivateService(service: ServiceName, options: PrivateServiceOptions = {}): Promise<PrivateService> {
+  const instance = await privateService(service, options);
+  try {
+    await instance.run('start');
+  } catch (error) {
+    await instance.stop();
+    throw error;
+  }
+  return instance;
 }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTopics, startTopicCollector } from '../support/kafka-topic';
 import { appendContinuously, createLogWriter } from '../support/log-writer';
-import { runServiceScript, uniqueName, waitFor } from '../support/services';
+import { startPrivateService, uniqueName, waitFor, type PrivateService } from '../support/services';
 import { killAllAgents, startTailAgent } from '../support/tail-agent';
 
 const OUTAGE_MS = Number(process.env.TAILPLOW_OUTAGE_MS ?? 30_000);
@@ -21,20 +21,18 @@ const RATE = 500; // lines/s, ~850 KB/s
 // bound is there to catch growth with the backlog, like the fixed leak of every line read (650+ MB).
 const RSS_LIMIT_MB = 400;
 
-const runDir = mkdtempSync(join(tmpdir(), 'tailplow-outage-kafka-'));
-const kafkaEnv = { TAILPLOW_RUN_DIR: runDir, TAILPLOW_KAFKA_PORT: String(PORT), TAILPLOW_KAFKA_CONTROLLER_PORT: String(PORT + 1) };
 const brokers = [`127.0.0.1:${PORT}`];
+let kafka: PrivateService | undefined;
 
 after(async () => {
   killAllAgents();
-  await runServiceScript('kafka', 'stop', kafkaEnv).catch(() => undefined);
-  rmSync(runDir, { recursive: true, force: true });
+  await kafka?.stop();
 });
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 test(`broker down for ${OUTAGE_MS / 1000} s under load: the agent notices (metrics, /healthz), stays bounded, recovers by itself, zero missing`, async (t) => {
-  await runServiceScript('kafka', 'start', kafkaEnv);
+  kafka = await startPrivateService('kafka', { port: PORT, secondPort: PORT + 1 });
   const dir = mkdtempSync(join(tmpdir(), 'tailplow-outage-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const topic = uniqueName('tail-outage');
@@ -55,7 +53,7 @@ test(`broker down for ${OUTAGE_MS / 1000} s under load: the agent notices (metri
     assert.ok(producedBefore > 0, 'events flow before the outage');
 
     const stoppedAt = performance.now();
-    await runServiceScript('kafka', 'stop', kafkaEnv);
+    await kafka.run('stop');
     await sleep(Math.max(0, OUTAGE_MS - (performance.now() - stoppedAt)));
     const errors = await agent.metric('tailplow_output_errors_total');
     const health = await agent.health();
@@ -64,7 +62,7 @@ test(`broker down for ${OUTAGE_MS / 1000} s under load: the agent notices (metri
     assert.ok(errors > 0, 'the outage shows in tailplow_output_errors_total');
     assert.equal(health.status, 503, '/healthz reports the failing output');
 
-    await runServiceScript('kafka', 'start', kafkaEnv);
+    await kafka.run('start');
     const restartedAt = performance.now();
     const producedAtRestart = await agent.metric('tailplow_events_produced_total');
     await waitFor(async () => (await agent.metric('tailplow_events_produced_total')) > producedAtRestart, 90_000, 250);
