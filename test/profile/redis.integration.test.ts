@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
+import { prng } from '../../bench/lib/generate';
 import { createLineParser } from '../../src/nginx';
 import { createLineDecoder } from '../../src/pipeline/decode-lines';
 import type { SnowplowEvent } from '../../src/snowplow/event';
@@ -45,20 +46,9 @@ function redisStore(opts: ProfileStoreOptions, url = redisUrl()) {
 
 profileStoreContract('redis', async (opts) => redisStore(opts));
 
-/** A deterministic generator (mulberry32), so a failing sequence can be reproduced from its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function randomBatches(seed: number, batches: number, size: number): ProfileInput[][] {
-  const rnd = random(seed);
+  // Seeded, so a failing sequence can be reproduced from its seed.
+  const rnd = prng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
   const maybe = <T>(p: number, x: T): T | undefined => (rnd() < p ? x : undefined);
   const seen: SnowplowEvent[] = [];
