@@ -16,10 +16,22 @@ export async function createTopics(
   const admin = client(brokers, 'tailplow-test-admin').admin();
   await admin.connect();
   try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: topics.map((topic) => ({ topic, numPartitions: opts.partitions ?? 4, replicationFactor: 1, configEntries: opts.configEntries })),
-    });
+    // A broker that has just started may not host a new topic's partitions for a moment
+    // (UNKNOWN_TOPIC_OR_PARTITION while waiting for leaders): retry the retriable errors.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: topics.map((topic) => ({ topic, numPartitions: opts.partitions ?? 4, replicationFactor: 1, configEntries: opts.configEntries })),
+        });
+        const offsets = await Promise.all(topics.map((t) => admin.fetchTopicOffsets(t)));
+        if (offsets.every((o) => o.length === (opts.partitions ?? 4))) return;
+        throw Object.assign(new Error('partitions not ready yet'), { retriable: true });
+      } catch (err) {
+        if (!(err as { retriable?: boolean }).retriable || attempt >= 30) throw err;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
   } finally {
     await admin.disconnect();
   }
