@@ -8,9 +8,8 @@
 import { z } from 'zod';
 import { createClickHouseStore } from '../storage/clickhouse-store';
 import { asThrownStoreError } from '../storage/event-store';
-import { openEventTable } from '../storage/event-table';
-import { isRetriableDefault } from '../util/retry';
 import type { Sink, SinkDeps } from './sink';
+import { openEventTableSink } from './table-sink';
 
 const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and _, not starting with a digit');
 
@@ -37,18 +36,12 @@ export async function createClickHouseSink(config: ClickHouseSinkConfig, deps: S
   const store = await createClickHouseStore(config).catch((err: unknown) => {
     throw asThrownStoreError(err);
   });
-  try {
-    if (config.asyncInsert && !store.asyncInsert) deps.logger.warn({ sink: 'clickhouse', version: store.version }, 'asyncInsert needs ClickHouse 21.11 or newer; inserting synchronously');
-    const table = await openEventTable(store, { table: config.table, database: config.database });
-    deps.logger.info({ sink: 'clickhouse', version: store.version, schema: store.variant, table: table.qualifiedTable }, 'clickhouse sink ready');
-    return {
-      name: 'clickhouse',
-      write: (events) => table.write(events),
-      isRetriable: isRetriableDefault,
-      close: () => store.close(),
-    };
-  } catch (err) {
-    await store.close();
-    throw err;
-  }
+  if (config.asyncInsert && !store.asyncInsert) deps.logger.warn({ sink: 'clickhouse', version: store.version }, 'asyncInsert needs ClickHouse 21.11 or newer; inserting synchronously');
+  return openEventTableSink(store, {
+    name: 'clickhouse',
+    table: config.table,
+    database: config.database,
+    logger: deps.logger,
+    readyFields: { version: store.version, schema: store.variant },
+  });
 }

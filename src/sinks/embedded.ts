@@ -7,9 +7,8 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { createChdbStore } from '../storage/chdb-store';
-import { openEventTable } from '../storage/event-table';
-import { isRetriableDefault } from '../util/retry';
 import type { Sink, SinkDeps } from './sink';
+import { openEventTableSink } from './table-sink';
 
 export const embeddedSinkSchema = z
   .object({
@@ -30,17 +29,5 @@ export const embeddedStorePath = (config: EmbeddedSinkConfig, dataDir: string) =
 
 export async function createEmbeddedSink(config: EmbeddedSinkConfig, deps: SinkDeps): Promise<Sink> {
   const store = await createChdbStore(embeddedStorePath(config, deps.dataDir));
-  try {
-    const table = await openEventTable(store, { table: config.table });
-    deps.logger.info({ sink: 'embedded', version: store.version, path: store.path, table: table.qualifiedTable }, 'embedded sink ready');
-    return {
-      name: 'embedded',
-      write: (events) => table.write(events),
-      isRetriable: isRetriableDefault,
-      close: () => store.close(),
-    };
-  } catch (err) {
-    await store.close();
-    throw err;
-  }
+  return openEventTableSink(store, { name: 'embedded', table: config.table, logger: deps.logger, readyFields: { version: store.version, path: store.path } });
 }

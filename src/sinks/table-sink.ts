@@ -1,0 +1,36 @@
+/**
+ * What the `clickhouse` and `embedded` sinks do once their store is open: open (or create) the
+ * events table, say the sink is ready, and return a Sink writing batches into that table. The
+ * store is closed when the table cannot be opened, so a failed start leaves no connection behind.
+ */
+import type { EventStore } from '../storage/event-store';
+import { openEventTable } from '../storage/event-table';
+import type { Logger } from '../util/logger';
+import { isRetriableDefault } from '../util/retry';
+import type { Sink } from './sink';
+
+export interface EventTableSinkOptions {
+  /** The sink's type, as its name and in the log line. */
+  name: string;
+  table: string;
+  database?: string;
+  logger: Logger;
+  /** More fields for the "sink ready" log line (engine version, layout, path). */
+  readyFields: Record<string, unknown>;
+}
+
+export async function openEventTableSink(store: EventStore, options: EventTableSinkOptions): Promise<Sink> {
+  try {
+    const table = await openEventTable(store, { table: options.table, database: options.database });
+    options.logger.info({ sink: options.name, ...options.readyFields, table: table.qualifiedTable }, `${options.name} sink ready`);
+    return {
+      name: options.name,
+      write: (events) => table.write(events),
+      isRetriable: isRetriableDefault,
+      close: () => store.close(),
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
