@@ -13,6 +13,7 @@ import { openLineSource } from '../../input/line-source';
 import { createKafka } from '../../kafka/connection';
 import { createKafkaProducer } from '../../kafka/producer';
 import type { DecodedBatch, Serialisation } from '../../pipeline/batch-decode';
+import { DecodeTally } from '../../pipeline/decode-lines';
 import { createDecodePool } from '../../pipeline/decode-pool';
 import { isRetriableKafkaError } from '../../pipeline/kafka-output';
 import { inTimeOrder, resolveInputs, uncompressedSize } from '../../replay/files';
@@ -42,34 +43,18 @@ interface ReplayOptions {
   progressInterval: number;
 }
 
-interface Totals {
-  lines: number;
-  events: number;
-  bad: number;
-  skipped: number;
-  outOfRange: number;
-  eventsByType: Record<string, number>;
-  badByKind: Record<string, number>;
-  skippedByReason: Record<string, number>;
+/** The counts `parse` keeps of decoded batches, plus what only replay's time filter adds. */
+class ReplayTotals extends DecodeTally implements Pick<DecodedBatch, 'outOfRange' | 'minTs' | 'maxTs'> {
+  outOfRange = 0;
   minTs?: string;
   maxTs?: string;
-}
 
-const newTotals = (): Totals => ({ lines: 0, events: 0, bad: 0, skipped: 0, outOfRange: 0, eventsByType: {}, badByKind: {}, skippedByReason: {} });
-
-function addTo(t: Totals, b: DecodedBatch): void {
-  t.lines += b.lines;
-  t.events += b.events.length;
-  t.bad += b.bad.length;
-  t.outOfRange += b.outOfRange;
-  for (const [k, v] of Object.entries(b.eventsByType)) t.eventsByType[k] = (t.eventsByType[k] ?? 0) + v;
-  for (const [k, v] of Object.entries(b.badByKind)) t.badByKind[k] = (t.badByKind[k] ?? 0) + v;
-  for (const [k, v] of Object.entries(b.skippedByReason)) {
-    t.skippedByReason[k] = (t.skippedByReason[k] ?? 0) + v;
-    t.skipped += v;
+  override addBatch(b: DecodedBatch): void {
+    super.addBatch(b);
+    this.outOfRange += b.outOfRange;
+    if (b.minTs && (!this.minTs || b.minTs < this.minTs)) this.minTs = b.minTs;
+    if (b.maxTs && (!this.maxTs || b.maxTs > this.maxTs)) this.maxTs = b.maxTs;
   }
-  if (b.minTs && (!t.minTs || b.minTs < t.minTs)) t.minTs = b.minTs;
-  if (b.maxTs && (!t.maxTs || b.maxTs > t.maxTs)) t.maxTs = b.maxTs;
 }
 
 export function registerReplay(program: Command): void {
@@ -142,7 +127,7 @@ async function replay(args: string[], opts: ReplayOptions): Promise<number> {
     const totalBytes = sizes.reduce((a, b) => a + b, 0);
     const mode = opts.progress === 'auto' ? (process.stderr.isTTY ? 'bar' : 'json') : opts.progress;
     const progress = mode === 'none' ? undefined : createProgress({ tty: mode === 'bar', intervalMs: opts.progressInterval, write: (l) => process.stderr.write(l + '\n') });
-    const totals = newTotals();
+    const totals = new ReplayTotals();
     const perFile: Array<{ file: string; status: string; lines?: number; events?: number; bad?: number; time_range?: { from?: string; to?: string } | null }> = [];
     let bytesBefore = 0;
     let outputFailure: unknown;
@@ -167,7 +152,7 @@ async function replay(args: string[], opts: ReplayOptions): Promise<number> {
     try {
       for (let i = 0; i < ordered.length && !stop.signal.aborted && outputFailure === undefined; i++) {
         const path = ordered[i]!;
-        const fileTotals = newTotals();
+        const fileTotals = new ReplayTotals();
         let source;
         try {
           source = await openLineSource(path, { maxLineBytes: opts.maxLineBytes, maxBatchLines: 1000 });
@@ -190,8 +175,8 @@ async function replay(args: string[], opts: ReplayOptions): Promise<number> {
         let status = 'done';
         try {
           await pumpFile(source, pool, sink, stop.signal, (b) => {
-            addTo(totals, b);
-            addTo(fileTotals, b);
+            totals.addBatch(b);
+            fileTotals.addBatch(b);
             state.files[key] = { path, offset: b.endOffset, done: false, updatedAt: new Date().toISOString() };
             dirty = true;
             progress?.update({ bytes: bytesBefore + b.endOffset, totalBytes, lines: totals.lines, events: totals.events, bad: totals.bad, file: path });
@@ -235,9 +220,9 @@ async function replay(args: string[], opts: ReplayOptions): Promise<number> {
       bad: totals.bad,
       skipped: totals.skipped,
       out_of_range: totals.outOfRange,
-      events_by_type: totals.eventsByType,
-      bad_by_reason: totals.badByKind,
-      skipped_by_reason: totals.skippedByReason,
+      events_by_type: Object.fromEntries(totals.eventsByType),
+      bad_by_reason: Object.fromEntries(totals.badByKind),
+      skipped_by_reason: Object.fromEntries(totals.skippedByReason),
       time_range: totals.minTs ? { from: totals.minTs, to: totals.maxTs } : null,
       per_file: perFile,
       errors: failures,
