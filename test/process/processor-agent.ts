@@ -1,11 +1,9 @@
 // Runs the real `tailplow process` (bin/tailplow.js) as a child process with a config written for
-// the test, and gives the test its pid, metrics, RSS and logs (like test/support/tail-agent.ts
-// does for `tailplow tail`).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
+// the test, and gives the test its pid, metrics, RSS and logs (test/support/tailplow-child.ts, as
+// test/support/tail-agent.ts does for `tailplow tail`).
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sumMetric, TAILPLOW_BIN, type AgentExit } from '../support/tail-agent';
+import { createTailplowSpawner, type TailplowChild } from '../support/tailplow-child';
 
 export const CITY_TEST_DB = join(__dirname, '../../../test/fixtures/maxmind/GeoIP2-City-Test.mmdb');
 
@@ -32,46 +30,12 @@ export interface ProcessorOptions {
   cwd?: string;
 }
 
-export interface Processor {
-  readonly pid: number;
-  readonly address: string;
-  readonly exited: Promise<AgentExit>;
-  metric(name: string): Promise<number>;
-  rssKb(): number | undefined;
-  logs(): string[];
-  kill(signal?: NodeJS.Signals): void;
-  stop(timeoutMs?: number): Promise<AgentExit>;
-}
+export type Processor = TailplowChild;
 
-const running = new Set<ChildProcess>();
+const processors = createTailplowSpawner();
 
 /** SIGKILLs every processor still running (for `after` hooks). */
-export function killAllProcessors(): void {
-  for (const child of running) child.kill('SIGKILL');
-  running.clear();
-}
-
-function httpGet(url: string): Promise<string> {
-  return new Promise((done, fail) => {
-    const req = get(url, { timeout: 3000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => done(body));
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
-    req.on('error', fail);
-  });
-}
-
-function rssOf(pid: number): number | undefined {
-  try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
+export const killAllProcessors = (): void => processors.killAll();
 
 /** Starts `tailplow process -c <config>` and resolves once it logged "processing" (consumer subscribed). */
 export async function startProcessor(opts: ProcessorOptions): Promise<Processor> {
@@ -87,62 +51,14 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
   };
   const file = join(opts.dir, opts.name ?? 'process.yaml');
   writeFileSync(file, JSON.stringify(config, null, 2));
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), TAILPLOW_BIN, 'process', '-c', file], {
+  return processors.start({
+    command: 'process',
+    configFile: file,
     cwd: opts.cwd ?? opts.dir,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, TAILPLOW_LOG_LEVEL: opts.logLevel ?? 'info' },
+    logLevel: opts.logLevel,
+    nodeArgs: opts.nodeArgs,
+    readyLine: '"msg":"processing"',
+    readyMeans: 'processing',
+    timeoutMs: 30_000,
   });
-  running.add(child);
-  const lines: string[] = [];
-  let partial = '';
-  let address = '';
-  let onReady: () => void = () => {};
-  const ready = new Promise<void>((r) => (onReady = r));
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => {
-    const parts = (partial + chunk).split('\n');
-    partial = parts.pop()!;
-    for (const line of parts) {
-      lines.push(line);
-      if (line.includes('metrics on /metrics')) address = (JSON.parse(line) as { address: string }).address;
-      if (line.includes('"msg":"processing"')) onReady();
-    }
-  });
-  const exited = new Promise<AgentExit>((done) =>
-    child.once('exit', (code, signal) => {
-      running.delete(child);
-      done({ code, signal });
-    }),
-  );
-  await Promise.race([
-    ready,
-    exited.then((e) => Promise.reject(new Error(`tailplow process exited before processing (${JSON.stringify(e)}):\n${lines.join('\n')}`))),
-    new Promise<never>((_, fail) => setTimeout(() => fail(new Error(`tailplow process not ready within 30 s:\n${lines.join('\n')}`)), 30_000).unref()),
-  ]).catch((err: unknown) => {
-    // Never leave a half-started processor behind.
-    child.kill('SIGKILL');
-    throw err;
-  });
-  const pid = child.pid!;
-  return {
-    pid,
-    address,
-    exited,
-    async metric(name) {
-      return sumMetric(await httpGet(`http://${address}/metrics`), name);
-    },
-    rssKb: () => rssOf(pid),
-    logs: () => lines,
-    kill(signal = 'SIGKILL') {
-      child.kill(signal);
-    },
-    async stop(timeoutMs = 30_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return exited;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      const e = await exited;
-      clearTimeout(timer);
-      return e;
-    },
-  };
 }
