@@ -29,6 +29,12 @@ if (files.length === 0) {
   console.error(`no ${kind} test files found`);
   process.exit(1);
 }
-const args = ['--test', '--test-reporter=spec', '--test-concurrency=2', ...files];
+// Integration tests run one file at a time: they start private servers on fixed ports and
+// measure timing under load. A test that hangs fails after its timeout, and --test-force-exit
+// ends a file whose failed test left a handle open, so CI can never wait forever.
+const args =
+  kind === 'integration'
+    ? ['--test', '--test-reporter=spec', '--test-concurrency=1', '--test-timeout=600000', '--test-force-exit', ...files]
+    : ['--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=300000', '--test-force-exit', ...files];
 const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -46,6 +46,11 @@ test(`broker down for ${OUTAGE_MS / 1000} s under load: the agent notices (metri
     const kb = agent.rssKb();
     if (kb !== undefined) rss.push({ atS: Math.round((performance.now() - t0) / 1000), mb: kb / 1024 });
   }, 1000);
+  // Whatever fails, nothing may keep this test file's process alive.
+  t.after(() => {
+    clearInterval(sampler);
+    agent.kill('SIGKILL');
+  });
   const appender = appendContinuously(writer, RATE);
   try {
     await sleep(5000);
