@@ -59,14 +59,11 @@ export interface Nvp {
   value: string | null;
 }
 
-/** Snowplow's CollectorPayload bad-row payload, plus tailplow's `line`/`offset`/`source`. */
-export interface CollectorPayloadJson {
+/** The request facts both of Snowplow's payload shapes carry. */
+interface RequestFacts {
   vendor: string;
   version: string;
-  querystring: Nvp[];
   contentType?: string;
-  body?: string;
-  collector: string;
   encoding: 'UTF-8';
   hostname?: string;
   timestamp?: string;
@@ -74,33 +71,31 @@ export interface CollectorPayloadJson {
   useragent?: string;
   refererUri?: string;
   headers: string[];
-  networkUserId?: string;
+}
+
+/** Where in the logs a bad row came from (tailplow's addition to Snowplow's payloads). */
+interface LineLocation {
   line: string;
   offset?: number;
   source?: string;
 }
 
+/** Snowplow's CollectorPayload bad-row payload, plus tailplow's `line`/`offset`/`source`. */
+export interface CollectorPayloadJson extends RequestFacts, LineLocation {
+  querystring: Nvp[];
+  body?: string;
+  collector: string;
+  networkUserId?: string;
+}
+
 /** Snowplow's EnrichmentPayload: the partially enriched event and the raw event it came from. */
-export interface EnrichmentPayloadJson {
+export interface EnrichmentPayloadJson extends LineLocation {
   enriched: Record<string, unknown>;
-  raw: {
-    vendor: string;
-    version: string;
+  raw: RequestFacts & {
     parameters: Nvp[];
-    contentType?: string;
     loaderName: string;
-    encoding: 'UTF-8';
-    hostname?: string;
-    timestamp?: string;
-    ipAddress?: string;
-    useragent?: string;
-    refererUri?: string;
-    headers: string[];
     userId?: string;
   };
-  line: string;
-  offset?: number;
-  source?: string;
 }
 
 export const PROCESSOR: Processor = Object.freeze({ artifact: 'tailplow', version: TAILPLOW_VERSION }) as Processor;
