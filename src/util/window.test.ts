@@ -28,5 +28,4 @@ test('an oversized cost is admitted alone instead of deadlocking', async () => {
   await p;
   assert.equal(w.inFlight, 1);
   w.release(1);
-  await w.drained();
 });

@@ -32,11 +32,6 @@ export class InFlightWindow {
     }
   }
 
-  /** Resolves once everything acquired has been released. */
-  async drained(pollMs = 5): Promise<void> {
-    while (this.used > 0 || this.waiters.length > 0) await new Promise((r) => setTimeout(r, pollMs));
-  }
-
   private fits(cost: number): boolean {
     return this.used === 0 || this.used + cost <= this.capacity;
   }
