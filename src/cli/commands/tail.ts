@@ -17,7 +17,7 @@ import { createDecodePool } from '../../pipeline/decode-pool';
 import { createKafkaEventOutput, isRetriableKafkaError } from '../../pipeline/kafka-output';
 import { startTailLoop } from '../../pipeline/tail';
 import { createLogger, type Logger } from '../../util/logger';
-import { withRetry } from '../../util/retry';
+import { sleep, withRetry } from '../../util/retry';
 import { ExitCode, outputError, usageError } from '../errors';
 import { parserFromOptions } from '../options';
 
@@ -55,10 +55,19 @@ export function registerTail(program: Command): void {
       const onStop = () => ((stopSignal = 'stop'), wake());
       const onReload = () => ((stopSignal ??= 'reload'), wake());
       process.on('SIGTERM', onStop).on('SIGINT', onStop).on('SIGHUP', onReload);
+      let restarts = 0;
       try {
         for (;;) {
           const outcome = await runOnce(config, logger, metrics, state, (w) => (wake = w), () => stopSignal);
-          if (outcome !== 'reload') break;
+          if (outcome === 'stop') break;
+          if (outcome === 'restart') {
+            // A fresh producer and input from the saved registry: what was not acknowledged is read again.
+            restarts++;
+            await sleep(Math.min(30_000, 500 * 2 ** Math.min(restarts, 6)));
+            if (stopSignal === 'stop') break;
+            continue;
+          }
+          restarts = 0;
           stopSignal = undefined;
           try {
             config = load();
@@ -107,7 +116,7 @@ async function runOnce(
   state: { healthy: boolean; detail: string },
   setWake: (wake: () => void) => void,
   signalled: () => 'stop' | 'reload' | undefined,
-): Promise<'stop' | 'reload'> {
+): Promise<'stop' | 'reload' | 'restart'> {
   // Compiles the format once here so a bad log_format is a usage error, not a worker crash.
   parserFromOptions({ logFormat: config.input.format, maxLineBytes: config.input.maxLineBytes });
   const abort = new AbortController();
@@ -156,7 +165,12 @@ async function runOnce(
   await pool.close();
   await input.close();
   await producer.close().catch((err: unknown) => logger.warn({ err: String(err) }, 'closing the Kafka producer failed'));
-  if (failure) throw outputError(`Kafka rejected a batch: ${String(failure)}`, 'the registry was saved up to the last acknowledged line; fix the cause and restart');
+  if (failure) {
+    // E.g. an idempotent producer whose state the broker lost in a restart: the agent heals itself
+    // with a new producer (and backs off) instead of exiting; the registry makes that lossless.
+    logger.error({ err: String(failure) }, 'Kafka rejected a batch; restarting the pipeline from the saved registry');
+    return signalled() === 'stop' ? 'stop' : 'restart';
+  }
   logger.info('stopped; registry saved');
   return signalled() ?? 'stop';
 }
