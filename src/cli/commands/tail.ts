@@ -44,7 +44,7 @@ export function registerTail(program: Command): void {
       let config = load();
       const logger = createLogger({ level: config.logLevel, name: 'tailplow-tail' });
       const metrics = createTailMetrics();
-      const state = { healthy: false, detail: 'starting' as string };
+      const state: PipelineState = { healthy: false, detail: 'starting', delivered: false };
       const server: ObservabilityServer | undefined = config.http.enabled
         ? await startObservabilityServer({ listen: config.http.listen, registry: metrics.registry, health: () => ({ ok: state.healthy, details: { state: state.detail } }) })
         : undefined;
@@ -62,8 +62,11 @@ export function registerTail(program: Command): void {
           if (outcome === 'stop') break;
           if (outcome === 'restart') {
             // A fresh producer and input from the saved registry: what was not acknowledged is read again.
-            restarts++;
-            await sleep(Math.min(30_000, 500 * 2 ** Math.min(restarts, 6)));
+            // The backoff grows only while restarts make no progress; one delivered batch resets it.
+            restarts = state.delivered ? 1 : restarts + 1;
+            const delayMs = Math.min(MAX_RESTART_DELAY_MS, 500 * 2 ** Math.min(restarts - 1, 5));
+            state.detail = `restarting after a Kafka error in ${(delayMs / 1000).toFixed(1)} s`;
+            await sleep(delayMs);
             if (stopSignal === 'stop') break;
             continue;
           }
@@ -105,6 +108,15 @@ function loadTailConfig(paths: string[], opts: TailOptions): TailConfig {
   }
 }
 
+const MAX_RESTART_DELAY_MS = 16_000;
+
+interface PipelineState {
+  healthy: boolean;
+  detail: string;
+  /** A batch was acknowledged in the current life of the pipeline. */
+  delivered: boolean;
+}
+
 /**
  * One life of the pipeline: until a stop or reload signal, or a fatal output error.
  * Kafka being down at startup is not fatal: we retry, unhealthy, until it answers.
@@ -113,7 +125,7 @@ async function runOnce(
   config: TailConfig,
   logger: Logger,
   metrics: TailMetrics,
-  state: { healthy: boolean; detail: string },
+  state: PipelineState,
   setWake: (wake: () => void) => void,
   signalled: () => 'stop' | 'reload' | undefined,
 ): Promise<'stop' | 'reload' | 'restart'> {
@@ -143,8 +155,10 @@ async function runOnce(
   const output = createKafkaEventOutput(producer, config.output);
   const pool = createDecodePool({ format, maxLineBytes: config.input.maxLineBytes, serialise: 'json', fingerprint: { type: 'fingerprint', ...config.fingerprint } }, config.output.decodeWorkers);
   // Unhealthy while Kafka refuses: the health check then says what a sysadmin must look at.
+  state.delivered = false;
   const onOutputState = (ok: boolean) => {
     state.healthy = ok;
+    if (ok) state.delivered = true;
     state.detail = ok ? 'following' : 'output failing; reading paused, retrying';
   };
   const loop = startTailLoop(input, pool, output, { maxInFlightBytes: config.output.maxInFlightBytes, signal: abort.signal, onOutputState }, metrics, logger);
