@@ -4,11 +4,14 @@
  * so the consumer commits exactly what is stored. Bad data costs one event (a bad row); a sink or
  * store that is down is retried with backoff while consumption waits (memory stays bounded:
  * one batch per partition).
+ *
+ * The part after decoding (stages, sinks, bad rows) is `createStageSinkRunner`, which `tailplow
+ * run` shares: there the batch comes from the tail loop instead of a Kafka consumer.
  */
 import type { ConsumedBatch } from '../kafka/consumer';
 import type { OutMessage } from '../kafka/producer';
 import type { ProcessMetrics } from '../observe/process-metrics';
-import { enrichmentFailures, genericError, type BadRow } from '../snowplow/badrow';
+import { enrichmentFailures, genericError } from '../snowplow/badrow';
 import type { SnowplowEvent } from '../snowplow/event';
 import type { Sink } from '../sinks/sink';
 import type { Stage, StageFailure } from '../stages/stage';
@@ -29,71 +32,79 @@ export type BatchProcessor = (batch: ConsumedBatch) => Promise<void>;
 /** Raised when a partition was taken away mid-batch: abandon it uncommitted, its new owner redoes it. */
 export class PartitionRevoked extends Error {}
 
-export function createBatchProcessor(
+/** The metrics the stage and sink part counts (`run` registers them next to the tailer's). */
+export type StageSinkMetrics = Pick<ProcessMetrics, 'processed' | 'dropped' | 'badRows' | 'stored' | 'sinkLatency' | 'sinkErrors'>;
+
+/** What the caller of a runner knows about its batch: whether to go on retrying, and what to log. */
+export interface BatchGuard {
+  /** Throws (e.g. PartitionRevoked) when the batch must be abandoned; checked before every attempt. */
+  check(): void;
+  /** An error `check` throws: never retried. */
+  isAbandon(err: unknown): boolean;
+  /** Called on every retry, e.g. to heartbeat or to turn /healthz unhealthy. */
+  onRetry?(): void;
+  /** Fields for the retry log lines. */
+  logFields?: Record<string, unknown>;
+  /** How the retry log lines end, e.g. "(consumption waits)". */
+  waiting: string;
+}
+
+/**
+ * Runs decoded events through the stages in order, writes them to every sink and sends the bad
+ * rows (those passed in, already serialised, and those stages and sinks produce). Resolves only
+ * when every sink and the bad-row output acknowledged.
+ */
+export type StageSinkRunner = (events: SnowplowEvent[], bad: OutMessage[], guard: BatchGuard) => Promise<void>;
+
+export function createStageSinkRunner(
   stages: Stage[],
   sinks: Sink[],
   badRows: BadRowSender,
-  metrics: ProcessMetrics,
+  metrics: StageSinkMetrics,
   logger: Logger,
   opts: BatchProcessorOptions = {},
-): BatchProcessor {
+): StageSinkRunner {
   const now = opts.now ?? Date.now;
-  const retrying = <T>(batch: ConsumedBatch, what: string, label: string, isRetriable: (e: unknown) => boolean, fn: () => Promise<T>) =>
-    withRetry(
-      async () => {
-        if (!batch.stillOwned()) throw new PartitionRevoked(`partition ${batch.partition} revoked`);
-        return fn();
-      },
-      {
-        policy: opts.retry,
-        isRetriable: (e) => !(e instanceof PartitionRevoked) && isRetriable(e),
-        onRetry: (err, attempt, delayMs) => {
-          if (label) metrics.sinkErrors.inc({ sink: label });
-          logger.warn({ err: String(err), attempt, delayMs, partition: batch.partition }, `${what} failed; retrying (consumption waits)`);
-          void batch.heartbeat().catch(() => {});
+  return async (input, passedBad, guard) => {
+    const retrying = <T>(what: string, label: string, isRetriable: (e: unknown) => boolean, fn: () => Promise<T>) =>
+      withRetry(
+        async () => {
+          guard.check();
+          return fn();
         },
-      },
-    );
-
-  return async (batch) => {
-    metrics.consumed.inc(batch.messages.length);
-    metrics.lag.set({ partition: String(batch.partition) }, batch.lag);
-    const bad: BadRow[] = [];
+        {
+          policy: opts.retry,
+          isRetriable: (e) => !guard.isAbandon(e) && isRetriable(e),
+          onRetry: (err, attempt, delayMs) => {
+            if (label) metrics.sinkErrors.inc({ sink: label });
+            logger.warn({ err: String(err), attempt, delayMs, ...guard.logFields }, `${what} failed; retrying ${guard.waiting}`);
+            guard.onRetry?.();
+          },
+        },
+      );
+    const bad: OutMessage[] = [...passedBad];
     const timestamp = () => new Date(now()).toISOString();
-    let events: SnowplowEvent[] = [];
-    for (const m of batch.messages) {
-      const text = m.value?.toString('utf8') ?? '';
-      try {
-        const e = JSON.parse(text) as unknown;
-        if (e && typeof e === 'object' && !Array.isArray(e)) events.push(e as SnowplowEvent);
-        else throw new Error('not a JSON object');
-      } catch (err) {
-        // A poison message costs itself, never the partition.
-        bad.push(genericError(text, timestamp(), [`message at ${batch.topic}/${batch.partition}@${m.offset} is not a JSON event: ${(err as Error).message}`]));
-        metrics.badRows.inc({ reason: 'poison_message' });
-      }
-    }
+    let events = input;
 
     const asBadRows = (failed: StageFailure[], origin: string) => {
       for (const f of failed) {
         metrics.badRows.inc({ reason: f.reason });
-        bad.push(
-          enrichmentFailures(
-            {
-              enriched: f.event as unknown as Record<string, unknown>,
-              raw: { vendor: 'com.snowplowanalytics.snowplow', version: 'tp2', parameters: [], loaderName: 'tailplow', encoding: 'UTF-8', headers: [] },
-              // The raw line is not carried past the tailer; the event id finds it in the logs.
-              line: '',
-            },
-            timestamp(),
-            [{ enrichment: null, message: { error: `${origin}: ${f.reason}: ${f.message}` } }],
-          ),
+        const row = enrichmentFailures(
+          {
+            enriched: f.event as unknown as Record<string, unknown>,
+            raw: { vendor: 'com.snowplowanalytics.snowplow', version: 'tp2', parameters: [], loaderName: 'tailplow', encoding: 'UTF-8', headers: [] },
+            // The raw line is not carried past the decoder; the event id finds it in the logs.
+            line: '',
+          },
+          timestamp(),
+          [{ enrichment: null, message: { error: `${origin}: ${f.reason}: ${f.message}` } }],
         );
+        bad.push({ key: null, value: JSON.stringify(row) });
       }
     };
 
     for (const stage of stages) {
-      const out = await retrying(batch, `stage ${stage.name}`, '', () => true, () => stage.run(events));
+      const out = await retrying(`stage ${stage.name}`, '', () => true, () => stage.run(events));
       events = out.events;
       metrics.processed.inc({ stage: stage.name }, events.length);
       for (const [reason, n] of Object.entries(out.dropped)) metrics.dropped.inc({ stage: stage.name, reason }, n);
@@ -103,16 +114,55 @@ export function createBatchProcessor(
     await Promise.all(
       sinks.map(async (sink) => {
         const started = performance.now();
-        const out = await retrying(batch, `sink ${sink.name}`, sink.name, (e) => sink.isRetriable?.(e) ?? true, () => sink.write(events));
+        const out = await retrying(`sink ${sink.name}`, sink.name, (e) => sink.isRetriable?.(e) ?? true, () => sink.write(events));
         metrics.sinkLatency.observe({ sink: sink.name }, (performance.now() - started) / 1000);
         metrics.stored.inc({ sink: sink.name }, events.length - out.failed.length);
         asBadRows(out.failed, `sink ${sink.name}`);
       }),
     );
 
-    if (bad.length) {
-      await retrying(batch, 'bad-row output', '', () => true, () => badRows.send(bad.map((b) => ({ key: null, value: JSON.stringify(b) }))));
+    if (bad.length) await retrying('bad-row output', '', () => true, () => badRows.send(bad));
+  };
+}
+
+export function createBatchProcessor(
+  stages: Stage[],
+  sinks: Sink[],
+  badRows: BadRowSender,
+  metrics: ProcessMetrics,
+  logger: Logger,
+  opts: BatchProcessorOptions = {},
+): BatchProcessor {
+  const now = opts.now ?? Date.now;
+  const run = createStageSinkRunner(stages, sinks, badRows, metrics, logger, opts);
+
+  return async (batch) => {
+    metrics.consumed.inc(batch.messages.length);
+    metrics.lag.set({ partition: String(batch.partition) }, batch.lag);
+    const bad: OutMessage[] = [];
+    const events: SnowplowEvent[] = [];
+    for (const m of batch.messages) {
+      const text = m.value?.toString('utf8') ?? '';
+      try {
+        const e = JSON.parse(text) as unknown;
+        if (e && typeof e === 'object' && !Array.isArray(e)) events.push(e as SnowplowEvent);
+        else throw new Error('not a JSON object');
+      } catch (err) {
+        // A poison message costs itself, never the partition.
+        const row = genericError(text, new Date(now()).toISOString(), [`message at ${batch.topic}/${batch.partition}@${m.offset} is not a JSON event: ${(err as Error).message}`]);
+        bad.push({ key: null, value: JSON.stringify(row) });
+        metrics.badRows.inc({ reason: 'poison_message' });
+      }
     }
+    await run(events, bad, {
+      check() {
+        if (!batch.stillOwned()) throw new PartitionRevoked(`partition ${batch.partition} revoked`);
+      },
+      isAbandon: (e) => e instanceof PartitionRevoked,
+      onRetry: () => void batch.heartbeat().catch(() => {}),
+      logFields: { partition: batch.partition },
+      waiting: '(consumption waits)',
+    });
     metrics.committed.inc();
   };
 }
