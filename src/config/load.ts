@@ -4,7 +4,7 @@
  * straight to the spot; all problems are reported at once, not just the first.
  */
 import { readFileSync } from 'node:fs';
-import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { isScalar, LineCounter, parseDocument, visit, type Alias, type Document } from 'yaml';
 import type { ZodIssue, ZodType, ZodTypeDef } from 'zod';
 
 export interface ConfigProblem {
@@ -114,11 +114,39 @@ export function parseConfigText<T>(
   });
   if (problems.length) throw new ConfigError(problems);
 
-  const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
+  const raw = toJsOrProblem(doc, lineCounter, file);
   opts.overrides?.(raw);
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
   throw new ConfigError(result.error.issues.map((issue) => problemOf(issue, doc, lineCounter, file)));
+}
+
+/**
+ * The document as plain values. The YAML library reports an alias to an undefined anchor, and a
+ * document whose aliases would expand past its limit (a "billion laughs"), only here, by throwing:
+ * those are config errors too, at the first alias. So is a document that is not a mapping.
+ */
+function toJsOrProblem(doc: Document, lc: LineCounter, file: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = doc.toJS() ?? {};
+  } catch (e) {
+    let alias: Alias | undefined;
+    visit(doc, {
+      Alias(_key, node) {
+        if (alias === undefined || node.resolve(doc) === undefined) alias = node;
+        return node.resolve(doc) === undefined ? visit.BREAK : undefined;
+      },
+    });
+    const pos = alias?.range ? lc.linePos(alias.range[0]) : { line: 1, col: 1 };
+    throw new ConfigError([{ file, line: pos.line, col: pos.col, field: '', message: `YAML: ${(e as Error).message.split('\n')[0]}` }]);
+  }
+  // Command-line overrides set fields on it: a scalar or a list at the top cannot take them.
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    const pos = doc.contents?.range ? lc.linePos(doc.contents.range[0]) : { line: 1, col: 1 };
+    throw new ConfigError([{ file, line: pos.line, col: pos.col, field: '', message: `the config must be a mapping of fields (key: value), not ${Array.isArray(value) ? 'a list' : `a ${typeof value}`}` }]);
+  }
+  return value as Record<string, unknown>;
 }
 
 /** Reads a config file; a missing or unreadable file is a ConfigError too. */
