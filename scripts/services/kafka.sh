@@ -34,6 +34,22 @@ OUTFILE="$DIR/kafka.out"
 INSTALL_DIR="$CACHE_ROOT/kafka/$KAFKA_VERSION"
 LIBS="$INSTALL_DIR/libs"
 BROKERS="127.0.0.1:$PORT"
+# Optional secured listeners next to PLAINTEXT (which stays: the probe and inter-broker traffic
+# use it). Both need TAILPLOW_KAFKA_TLS_KEYSTORE, a PEM file with the broker's unencrypted PKCS#8
+# key followed by its certificate chain.
+SASL_SSL_PORT="${TAILPLOW_KAFKA_SASL_SSL_PORT:-}"
+SSL_PORT="${TAILPLOW_KAFKA_SSL_PORT:-}"
+TLS_KEYSTORE="${TAILPLOW_KAFKA_TLS_KEYSTORE:-}"
+# PEM CA that signs client certificates: the SSL listener then requires one (mutual TLS).
+TLS_CLIENT_CA="${TAILPLOW_KAFKA_TLS_CLIENT_CA:-}"
+# name:password,name:password — PLAIN users (JAAS in server.properties) and SCRAM users (both
+# SCRAM-SHA-256 and -512 credentials, written when the storage is formatted).
+PLAIN_USERS="${TAILPLOW_KAFKA_PLAIN_USERS:-}"
+SCRAM_USERS="${TAILPLOW_KAFKA_SCRAM_USERS:-}"
+LISTENERS="PLAINTEXT://127.0.0.1:$PORT"
+PROTOCOL_MAP="CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+if [ -n "$SSL_PORT" ]; then LISTENERS="$LISTENERS,SSL://127.0.0.1:$SSL_PORT"; PROTOCOL_MAP="$PROTOCOL_MAP,SSL:SSL"; fi
+if [ -n "$SASL_SSL_PORT" ]; then LISTENERS="$LISTENERS,SASL_SSL://127.0.0.1:$SASL_SSL_PORT"; PROTOCOL_MAP="$PROTOCOL_MAP,SASL_SSL:SASL_SSL"; fi
 
 install_kafka() {
   [ -f "$LIBS/.complete" ] && return 0
@@ -67,18 +83,41 @@ EOF
   mv "$LIBS.tmp" "$LIBS"
 }
 
+# server.properties lines of the secured listeners (nothing when none is asked for).
+security_properties() {
+  [ -n "$SASL_SSL_PORT$SSL_PORT" ] || return 0
+  printf '\n# Secured listeners (TAILPLOW_KAFKA_SASL_SSL_PORT / TAILPLOW_KAFKA_SSL_PORT).\n'
+  printf 'ssl.keystore.type=PEM\nssl.keystore.location=%s\n' "$TLS_KEYSTORE"
+  if [ -n "$SSL_PORT" ] && [ -n "$TLS_CLIENT_CA" ]; then
+    printf 'listener.name.ssl.ssl.client.auth=required\n'
+    printf 'listener.name.ssl.ssl.truststore.type=PEM\nlistener.name.ssl.ssl.truststore.location=%s\n' "$TLS_CLIENT_CA"
+  fi
+  if [ -n "$SASL_SSL_PORT" ]; then
+    printf 'listener.name.sasl_ssl.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512\n'
+    local jaas='org.apache.kafka.common.security.plain.PlainLoginModule required' pair
+    local IFS=,
+    for pair in $PLAIN_USERS; do jaas="$jaas user_${pair%%:*}=\"${pair#*:}\""; done
+    printf 'listener.name.sasl_ssl.plain.sasl.jaas.config=%s;\n' "$jaas"
+    printf 'listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;\n'
+    printf 'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;\n'
+  fi
+}
+
 write_config() {
   mkdir -p "$DATA_DIR" "$LOG_DIR"
+  if [ -n "$SASL_SSL_PORT$SSL_PORT" ] && { [ -z "$TLS_KEYSTORE" ] || [ ! -r "$TLS_KEYSTORE" ]; }; then
+    die "TAILPLOW_KAFKA_SASL_SSL_PORT/TAILPLOW_KAFKA_SSL_PORT need TAILPLOW_KAFKA_TLS_KEYSTORE, a readable PEM file (key + certificate)"
+  fi
   cat >"$CONFIG" <<EOF
 # Written by scripts/services/kafka.sh on every start; edit the script, not this file.
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+listeners=$LISTENERS,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
+advertised.listeners=$LISTENERS
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=$PROTOCOL_MAP
 log.dirs=$DATA_DIR
 
 auto.create.topics.enable=true
@@ -104,6 +143,7 @@ log.retention.hours=24
 log.retention.check.interval.ms=60000
 log.cleaner.threads=1
 log.cleaner.dedupe.buffer.size=8388608
+$(security_properties)
 EOF
   cat >"$DIR/log4j2.properties" <<EOF
 status = warn
@@ -141,8 +181,14 @@ format_storage() {
   while [ "${cluster_id#-}" != "$cluster_id" ]; do
     cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
   done
+  local scram=() pair mechanism
+  local IFS=,
+  for pair in $SCRAM_USERS; do
+    for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do scram+=(--add-scram "$mechanism=[name=${pair%%:*},password=${pair#*:}]"); done
+  done
+  unset IFS
   say "formatting KRaft storage in $DATA_DIR (cluster id $cluster_id)"
-  "$JAVA" "${JVM_ARGS[@]}" kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$CONFIG" >"$LOG_DIR/format.log" 2>&1 \
+  "$JAVA" "${JVM_ARGS[@]}" kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$CONFIG" "${scram[@]}" >"$LOG_DIR/format.log" 2>&1 \
     || { show_log_tail "$LOG_DIR/format.log"; die "formatting the storage failed"; }
 }
 
@@ -174,7 +220,7 @@ cmd_start() {
     return 0
   fi
   rm -f "$PIDFILE"
-  for p in "$PORT" "$CONTROLLER_PORT"; do
+  for p in "$PORT" "$CONTROLLER_PORT" $SASL_SSL_PORT $SSL_PORT; do
     port_open "$p" && die "127.0.0.1:$p is already in use by another process (not ours: no live $PIDFILE); stop it or set TAILPLOW_KAFKA_PORT/TAILPLOW_KAFKA_CONTROLLER_PORT"
   done
   local started_ms

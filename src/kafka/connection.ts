@@ -3,10 +3,10 @@
  * kafka sink: one schema, one place that builds the kafkajs client. kafkajs stays behind
  * this module and producer.ts/consumer.ts, so it can be swapped without touching stages.
  */
-import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import { z } from 'zod';
 import type { Logger } from '../util/logger';
+import { readPem } from '../util/tls';
 
 export const kafkaConnectionSchema = z
   .object({
@@ -17,23 +17,26 @@ export const kafkaConnectionSchema = z
         z.boolean(),
         z
           .object({
-            caFile: z.string().optional().describe('PEM file with the CA that signed the brokers.'),
-            certFile: z.string().optional().describe('Client certificate (PEM) for mutual TLS.'),
-            keyFile: z.string().optional().describe('Client private key (PEM) for mutual TLS.'),
-            rejectUnauthorized: z.boolean().default(true),
+            caFile: z.string().min(1).optional().describe('PEM file with the CA that signed the brokers (default: the system CAs).'),
+            certFile: z.string().min(1).optional().describe('Client certificate (PEM) for mutual TLS; needs keyFile.'),
+            keyFile: z.string().min(1).optional().describe('Client private key (PEM, unencrypted) for mutual TLS; needs certFile. Keep it readable only by tailplow\'s user.'),
+            servername: z.string().min(1).optional().describe('Name the broker certificates must carry (SNI and verification) when it differs from the host in `brokers`.'),
+            rejectUnauthorized: z.boolean().default(true).describe('Verify the brokers\' certificates. Only for tests: false accepts any certificate, so anyone in the path can read the traffic.'),
           })
-          .strict(),
+          .strict()
+          .refine((tls) => !tls.certFile === !tls.keyFile, { message: 'certFile and keyFile go together (mutual TLS needs both)' }),
       ])
       .default(false)
       .describe('TLS to the brokers: true for the system CAs, or files.'),
     sasl: z
       .object({
-        mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
-        username: z.string(),
-        password: z.string().describe('Use ${ENV_VAR} or ${file:/path}: never write it here in clear.'),
+        mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).describe('SASL mechanism the broker listener enables. plain sends the password itself, so use it only with tls.'),
+        username: z.string().min(1),
+        password: z.string().min(1).describe('Use ${ENV_VAR} or ${file:/path}: never write it here in clear.'),
       })
       .strict()
-      .optional(),
+      .optional()
+      .describe('SASL authentication (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512).'),
     connectionTimeoutMs: z.number().int().positive().default(3000),
     requestTimeoutMs: z.number().int().positive().default(30000),
   })
@@ -59,11 +62,13 @@ export function createKafka(conf: KafkaConnectionConfig, logger: Logger): Kafka 
   };
   if (conf.tls === true) config.ssl = true;
   else if (conf.tls) {
+    const tls = conf.tls;
     config.ssl = {
-      rejectUnauthorized: conf.tls.rejectUnauthorized,
-      ...(conf.tls.caFile ? { ca: [readFileSync(conf.tls.caFile, 'utf8')] } : {}),
-      ...(conf.tls.certFile ? { cert: readFileSync(conf.tls.certFile, 'utf8') } : {}),
-      ...(conf.tls.keyFile ? { key: readFileSync(conf.tls.keyFile, 'utf8') } : {}),
+      rejectUnauthorized: tls.rejectUnauthorized,
+      ...(tls.caFile ? { ca: [readPem('kafka.tls.caFile', tls.caFile)] } : {}),
+      ...(tls.certFile ? { cert: readPem('kafka.tls.certFile', tls.certFile) } : {}),
+      ...(tls.keyFile ? { key: readPem('kafka.tls.keyFile', tls.keyFile) } : {}),
+      ...(tls.servername ? { servername: tls.servername } : {}),
     };
   }
   if (conf.sasl) {

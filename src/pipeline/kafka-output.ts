@@ -1,13 +1,16 @@
 /** The tailer's output to Kafka: events to `topic`, bad rows to `badTopic`. */
+import { isTlsVerificationError } from '../util/tls';
 import type { OutMessage, Producer } from '../kafka/producer';
 import type { EventOutput } from './tail';
 
 /**
  * kafkajs marks broker-side errors retriable or not. Connection loss, leader elections and
- * timeouts are retriable (keep trying, reading pauses); a rejected message or failed
- * authentication is not (stop, and let the registry redeliver after the operator fixed it).
+ * timeouts are retriable (keep trying, reading pauses); a rejected message, failed
+ * authentication or an untrusted broker certificate is not (stop, and let the registry
+ * redeliver after the operator fixed it).
  */
 export function isRetriableKafkaError(err: unknown): boolean {
+  if (isTlsVerificationError(err)) return false;
   let e = err as { name?: string; retriable?: boolean; cause?: unknown; originalError?: unknown } | undefined;
   for (let depth = 0; e && depth < 5; depth++) {
     if (e.name === 'KafkaJSSASLAuthenticationError') return false;
