@@ -14,6 +14,11 @@ export interface BrowserCaptureOptions {
   /** Value of the `sp` cookie, the network user id a Snowplow collector would have set. */
   networkUserId: string;
   executablePath?: string;
+  /**
+   * Awaited between two steps of the scenario (after page views, struct events, self-describing
+   * events and the first link click), so a test can act mid-traffic, e.g. rotate the log.
+   */
+  between?: (step: 'pageViews' | 'structEvents' | 'selfDescribing' | 'linkClick') => Promise<void>;
 }
 
 const CHROMIUM_ARGS = [
@@ -80,15 +85,20 @@ export async function captureBrowser(opts: BrowserCaptureOptions): Promise<SentR
       referer: 'https://www.google.com/search?q=snowplow+gr%C3%BC%C3%9Fe',
     });
     await page.evaluate(`window.capture.setup(${JSON.stringify(opts.collector)})`);
+    const between = opts.between ?? (async () => undefined);
     await page.evaluate('window.capture.pageViews()');
     await untilQuiet();
+    await between('pageViews');
     await moveMouseFor(page, 3500);
     await page.evaluate('window.capture.structEvents()');
     await untilQuiet();
+    await between('structEvents');
     await page.evaluate('window.capture.selfDescribing()');
     await untilQuiet();
+    await between('selfDescribing');
     await page.click('#link-plain');
     await untilQuiet();
+    await between('linkClick');
     await page.click('#link-external');
     await page.mouse.wheel(0, 600);
     await moveMouseFor(page, 2500);
