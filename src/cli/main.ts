@@ -2,9 +2,11 @@ import { Command } from 'commander';
 import { VERSION } from '../version';
 import { reportAndExitCode } from './errors';
 import { registerCheckConfig } from './commands/check-config';
+import { registerDashboard } from './commands/dashboard';
 import { registerParse } from './commands/parse';
 import { registerProcess } from './commands/process';
 import { registerReplay } from './commands/replay';
+import { registerReport } from './commands/report';
 import { registerTail } from './commands/tail';
 
 export function buildProgram(): Command {
@@ -17,6 +19,8 @@ export function buildProgram(): Command {
   registerTail(program);
   registerReplay(program);
   registerProcess(program);
+  registerDashboard(program);
+  registerReport(program);
   registerCheckConfig(program);
   return program;
 }

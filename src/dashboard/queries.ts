@@ -67,7 +67,7 @@ export function parseInstant(text: string, now: number, what: string): number {
   const value = text.trim();
   if (/^\d{1,10}$/.test(value)) return Number(value);
   const ago = /^(\d{1,6})([mhdw])$/.exec(value);
-  if (ago) return Math.floor(now / 1000) - Number(ago[1]) * { m: 60, h: 3600, d: 86_400, w: 7 * 86_400 }[ago[2] as 'm' | 'h' | 'd' | 'w'];
+  if (ago) return Math.floor(now / 60_000) * 60 - Number(ago[1]) * { m: 60, h: 3600, d: 86_400, w: 7 * 86_400 }[ago[2] as 'm' | 'h' | 'd' | 'w'];
   if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)) {
     // A date or time without a zone is UTC, like every time on the dashboard.
     const iso = value.replace(' ', 'T');
@@ -95,8 +95,9 @@ export function filtersFrom(query: URLSearchParams | Record<string, string | und
     const v = query instanceof URLSearchParams ? query.get(name) : query[name];
     return v === null || v === undefined || v === '' ? undefined : v;
   };
-  const to = get('to') !== undefined ? parseInstant(get('to')!, now, 'to') : Math.floor(now / 1000) + 60;
-  const from = get('from') !== undefined ? parseInstant(get('from')!, now, 'from') : to - 7 * 86_400 - 60;
+  // Default and relative times are whole minutes, so the polls of one minute ask the same thing.
+  const to = get('to') !== undefined ? parseInstant(get('to')!, now, 'to') : Math.ceil(now / 60_000) * 60;
+  const from = get('from') !== undefined ? parseInstant(get('from')!, now, 'from') : to - 7 * 86_400;
   if (!(from < to)) throw new FilterError('from must be before to');
   if (to > 4_294_967_295) throw new FilterError('to: after 2106');
   const g = get('granularity');
