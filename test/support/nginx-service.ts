@@ -20,6 +20,8 @@ export interface TestNginx {
   /** http://127.0.0.1:<page port>, the test page (scripts/capture/www) on another origin. */
   readonly pageOrigin: string;
   readonly logsDir: string;
+  /** The nginx master's pid file (what `nginx -s reopen` and a logrotate postrotate signal). */
+  readonly pidFile: string;
   /** The log in the recommended format (nginx/tailplow.conf's `tailplow` log_format). */
   readonly jsonLog: string;
   /** Renames the JSON log to `<log>.<suffix>` and runs `nginx -s reopen`: a logrotate `create` rotation. */
@@ -55,6 +57,7 @@ export async function startTestNginx(): Promise<TestNginx> {
     port,
     pageOrigin: `http://127.0.0.1:${pagePort}`,
     logsDir,
+    pidFile: join(prefix, 'nginx.pid'),
     jsonLog: join(logsDir, 'tailplow-json.log'),
     async rotate(suffix) {
       renameSync(join(logsDir, 'tailplow-json.log'), join(logsDir, `tailplow-json.log.${suffix}`));
