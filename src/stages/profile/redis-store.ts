@@ -5,13 +5,15 @@
  * inside it (links decide which profile an event belongs to), so it needs a standalone Redis or a
  * single-shard deployment, not Redis Cluster.
  */
-import { Redis } from 'ioredis';
+import type { ConnectionOptions } from 'node:tls';
+import { Redis, type RedisOptions } from 'ioredis';
 import { RetriableError } from '../../util/retry';
 import { PROFILE_RULES, SNAPSHOT_FIELDS, type ProfileInput, type ProfileResult, type ProfileStatus, type ProfileStore, type ProfileStoreOptions } from './spec';
 
 /**
  * ARGV: [1] batch JSON [{id, d?, u?, n?, v}], [2] key prefix, [3] dedup window s, [4] ttl s (0: none).
- * Returns per event {status, visitor, snapshot, field1, value1, ...} or {'anonymous'}.
+ * Returns per event {status, visitor, snapshot, field1, value1, ...} or {'anonymous'}: all fields of
+ * the profile on a visitor's first event in the batch, then only those changed since its previous one.
  * Mirrors rules.ts (the rules) and embedded-store.ts (links, de-duplication, TTL) line by line.
  */
 export const PROFILE_SCRIPT = `
@@ -70,6 +72,25 @@ local function loadProfile(key)
   return h
 end
 
+-- Writes are collected per visitor and made once at the end of the batch (one HSET of the
+-- changed fields, one ZADD and one HSET of the new ids, one window clean-up, one EXPIRE each):
+-- the end state equals writing after every event, at a fraction of the commands. Until then an
+-- id counts as seen if it is in the set (or added in this batch) and not older than the window
+-- behind the visitor's latest event, which is exactly what the per-event clean-up would have kept.
+local visitors = {}
+local order = {}
+local function visitorState(visitor)
+  local st = visitors[visitor]
+  if st == nil then
+    st = { profileKey = prefix .. 'profile:' .. visitor, seenKey = prefix .. 'seen:' .. visitor, seenvKey = prefix .. 'seenv:' .. visitor,
+           dirty = {}, newIds = {}, newList = {}, unsent = nil }
+    st.h = loadProfile(st.profileKey)
+    visitors[visitor] = st
+    order[#order + 1] = visitor
+  end
+  return st
+end
+
 local out = {}
 for i, e in ipairs(batch) do
   local visitor = nil
@@ -87,15 +108,21 @@ for i, e in ipairs(batch) do
   if not visitor then
     out[i] = { 'anonymous' }
   else
-    local profileKey = prefix .. 'profile:' .. visitor
-    local seenKey = prefix .. 'seen:' .. visitor
-    local seenvKey = prefix .. 'seenv:' .. visitor
-    local h = loadProfile(profileKey)
+    local st = visitorState(visitor)
+    local h = st.h
     local ts = tonumber(e.v.ts)
     local status, snapshot
-    if redis.call('ZSCORE', seenKey, e.id) then
+    local seenAt, seenSnapshot
+    local added = st.newIds[e.id]
+    if added then
+      seenAt = added[1]; seenSnapshot = added[2]
+    else
+      seenAt = tonumber(redis.call('ZSCORE', st.seenKey, e.id))
+    end
+    if seenAt and h.last_seen_ms ~= nil and seenAt < tonumber(string.format('%.0f', tonumber(h.last_seen_ms) - window)) then seenAt = nil end
+    if seenAt then
       status = 'duplicate'
-      snapshot = redis.call('HGET', seenvKey, e.id) or ''
+      snapshot = seenSnapshot or redis.call('HGET', st.seenvKey, e.id) or ''
     elseif h.last_seen_ms ~= nil and ts < tonumber(h.last_seen_ms) - window then
       status = 'stale'
       snapshot = ''
@@ -103,29 +130,58 @@ for i, e in ipairs(batch) do
       status = 'applied'
       local changed = {}
       applyRules(h, e.v, changed)
-      local args = {}
-      for f in pairs(changed) do args[#args + 1] = f; args[#args + 1] = h[f] end
-      redis.call('HSET', profileKey, unpack(args))
+      for f in pairs(changed) do
+        st.dirty[f] = true
+        if st.unsent then st.unsent[f] = true end
+      end
       local parts = {}
       for j, f in ipairs(snapshotFields) do parts[j] = h[f] or '' end
       snapshot = table.concat(parts, ',')
-      redis.call('ZADD', seenKey, e.v.ts, e.id)
-      redis.call('HSET', seenvKey, e.id, snapshot)
-      local cutoff = string.format('%.0f', tonumber(h.last_seen_ms) - window)
-      local old = redis.call('ZRANGEBYSCORE', seenKey, '-inf', '(' .. cutoff)
-      for j = 1, #old, 1000 do
-        redis.call('HDEL', seenvKey, unpack(old, j, math.min(j + 999, #old)))
-      end
-      if #old > 0 then redis.call('ZREMRANGEBYSCORE', seenKey, '-inf', '(' .. cutoff) end
-      if ttl > 0 then
-        redis.call('EXPIRE', profileKey, ttl)
-        redis.call('EXPIRE', seenKey, ttl)
-        redis.call('EXPIRE', seenvKey, ttl)
-      end
+      st.newIds[e.id] = { ts, snapshot }
+      st.newList[#st.newList + 1] = e.id
     end
+    -- The reply carries the whole profile the first time a visitor appears in the batch, then
+    -- only the fields that changed since its previous reply (the client rebuilds each state).
     local reply = { status, visitor, snapshot }
-    for f, value in pairs(h) do reply[#reply + 1] = f; reply[#reply + 1] = value end
+    if st.unsent == nil then
+      for f, value in pairs(h) do reply[#reply + 1] = f; reply[#reply + 1] = value end
+    else
+      for f in pairs(st.unsent) do reply[#reply + 1] = f; reply[#reply + 1] = h[f] end
+    end
+    st.unsent = {}
     out[i] = reply
+  end
+end
+
+for _, visitor in ipairs(order) do
+  local st = visitors[visitor]
+  local h = st.h
+  local args = {}
+  for f in pairs(st.dirty) do args[#args + 1] = f; args[#args + 1] = h[f] end
+  if #args > 0 then
+    redis.call('HSET', st.profileKey, unpack(args))
+    for j = 1, #st.newList, 500 do
+      local zargs, hargs = {}, {}
+      for k = j, math.min(j + 499, #st.newList) do
+        local id = st.newList[k]
+        local added = st.newIds[id]
+        zargs[#zargs + 1] = string.format('%.0f', added[1]); zargs[#zargs + 1] = id
+        hargs[#hargs + 1] = id; hargs[#hargs + 1] = added[2]
+      end
+      redis.call('ZADD', st.seenKey, unpack(zargs))
+      redis.call('HSET', st.seenvKey, unpack(hargs))
+    end
+    local cutoff = string.format('%.0f', tonumber(h.last_seen_ms) - window)
+    local old = redis.call('ZRANGEBYSCORE', st.seenKey, '-inf', '(' .. cutoff)
+    for j = 1, #old, 1000 do
+      redis.call('HDEL', st.seenvKey, unpack(old, j, math.min(j + 999, #old)))
+    end
+    if #old > 0 then redis.call('ZREMRANGEBYSCORE', st.seenKey, '-inf', '(' .. cutoff) end
+    if ttl > 0 then
+      redis.call('EXPIRE', st.profileKey, ttl)
+      redis.call('EXPIRE', st.seenKey, ttl)
+      redis.call('EXPIRE', st.seenvKey, ttl)
+    end
   end
 end
 return out
@@ -147,9 +203,37 @@ interface ProfileCommands {
  * re-sending after a reconnect) so the processor's retry policy is the only one; the client
  * keeps reconnecting in the background.
  */
-export function createRedisClient(url: string, opts: { password?: string; connectTimeoutMs?: number; commandTimeoutMs?: number } = {}): Redis {
-  return new Redis(url, {
+export interface RedisClientOptions {
+  /** Override the URL's user and password. */
+  username?: string;
+  password?: string;
+  /** TLS options (CA, client certificate, servername); TLS is also on for a rediss:// URL. */
+  tls?: ConnectionOptions;
+  connectTimeoutMs?: number;
+  commandTimeoutMs?: number;
+}
+
+/** host, port, db and credentials of a redis:// or rediss:// URL, percent-decoded. */
+function redisUrlOptions(url: string): RedisOptions {
+  const u = new URL(url);
+  const db = u.pathname.replace(/^\//, '');
+  return {
+    host: u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
+    port: u.port ? Number(u.port) : 6379,
+    ...(db ? { db: Number(db) } : {}),
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
+
+export function createRedisClient(url: string, opts: RedisClientOptions = {}): Redis {
+  // Options win over the URL (ioredis would let the URL win over an options object).
+  return new Redis({
+    ...redisUrlOptions(url),
+    ...(opts.username !== undefined ? { username: opts.username } : {}),
     ...(opts.password !== undefined ? { password: opts.password } : {}),
+    ...(opts.tls ? { tls: opts.tls } : {}),
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     connectTimeout: opts.connectTimeoutMs ?? 5000,
@@ -190,7 +274,7 @@ export function createRedisProfileStore(redis: Redis, opts: RedisProfileStoreOpt
         if (err instanceof RetriableError) throw err;
         throw new RetriableError(`Redis profile update failed: ${(err as Error).message}`, { cause: err });
       }
-      return replies.map(toResult);
+      return resultsOf(replies);
     },
     async close() {
       if (ownsClient) redis.disconnect();
@@ -198,10 +282,15 @@ export function createRedisProfileStore(redis: Redis, opts: RedisProfileStoreOpt
   };
 }
 
-function toResult(reply: Reply): ProfileResult {
-  const [status, visitor, snapshot, ...flat] = reply;
-  if (status === 'anonymous') return { status };
-  const profile: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) profile[flat[i] as string] = flat[i + 1] as string;
-  return { status, visitor: visitor as string, profile, ...(snapshot ? { snapshot } : {}) };
+/** Rebuilds each event's profile from the replies: the whole hash on a visitor's first reply in the batch, then what changed. */
+function resultsOf(replies: Reply[]): ProfileResult[] {
+  const current = new Map<string, Record<string, string>>();
+  return replies.map((reply) => {
+    const [status, visitor, snapshot, ...flat] = reply;
+    if (status === 'anonymous') return { status };
+    const profile: Record<string, string> = { ...current.get(visitor as string) };
+    for (let i = 0; i + 1 < flat.length; i += 2) profile[flat[i] as string] = flat[i + 1] as string;
+    current.set(visitor as string, profile);
+    return { status, visitor: visitor as string, profile, ...(snapshot ? { snapshot } : {}) };
+  });
 }
