@@ -23,6 +23,14 @@ LOGFILE="$DIR/redis.log"
 URL="redis://127.0.0.1:$PORT"
 # Redis sets its process title to "redis-server <bind>:<port>"; that identifies our server.
 PROC_TITLE="127.0.0.1:$PORT"
+# Optional TLS port next to the plain one (which stays: the probe uses it). Certificate and key
+# are PEM files; with TAILPLOW_REDIS_TLS_CLIENT_CA, clients must present a certificate it signed.
+TLS_PORT="${TAILPLOW_REDIS_TLS_PORT:-}"
+TLS_CERT="${TAILPLOW_REDIS_TLS_CERT:-}"
+TLS_KEY="${TAILPLOW_REDIS_TLS_KEY:-}"
+TLS_CLIENT_CA="${TAILPLOW_REDIS_TLS_CLIENT_CA:-}"
+# name:password,name:password — ACL users with every right (the default user stays open).
+ACL_USERS="${TAILPLOW_REDIS_USERS:-}"
 
 install_redis() {
   command -v redis-server >/dev/null && command -v redis-cli >/dev/null && return 0
@@ -48,7 +56,21 @@ appendonly yes
 appendfsync everysec
 save ""
 databases 16
+$(security_config)
 EOF
+}
+
+security_config() {
+  if [ -n "$TLS_PORT" ]; then
+    printf 'tls-port %s\ntls-cert-file %s\ntls-key-file %s\n' "$TLS_PORT" "$TLS_CERT" "$TLS_KEY"
+    if [ -n "$TLS_CLIENT_CA" ]; then
+      printf 'tls-ca-cert-file %s\ntls-auth-clients yes\n' "$TLS_CLIENT_CA"
+    else
+      printf 'tls-auth-clients no\n'
+    fi
+  fi
+  local pair IFS=,
+  for pair in $ACL_USERS; do printf 'user %s on >%s ~* &* +@all\n' "${pair%%:*}" "${pair#*:}"; done
 }
 
 # PING answers PONG only once the data set is loaded (LOADING before that).
@@ -69,6 +91,10 @@ cmd_start() {
   local started_ms
   started_ms="$(now_ms)"
   install_redis
+  if [ -n "$TLS_PORT" ]; then
+    [ -r "$TLS_CERT" ] && [ -r "$TLS_KEY" ] || die "TAILPLOW_REDIS_TLS_PORT needs readable TAILPLOW_REDIS_TLS_CERT and TAILPLOW_REDIS_TLS_KEY (PEM)"
+    port_open "$TLS_PORT" && die "127.0.0.1:$TLS_PORT is already in use; set TAILPLOW_REDIS_TLS_PORT"
+  fi
   write_config
   say "starting $(redis-server --version | awk '{print $3}' | sed 's/^v=//') on $URL, data in $DATA_DIR, log $LOGFILE"
   redis-server "$CONFIG" >&2 || { show_log_tail "$LOGFILE"; die "redis-server refused to start (log above)"; }

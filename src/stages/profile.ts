@@ -11,19 +11,35 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
+import type { ConnectionOptions } from 'node:tls';
+import type { Redis } from 'ioredis';
+import { isTlsVerificationError, readPem } from '../util/tls';
 import type { SnowplowEvent } from '../snowplow/event';
 import type { Stage, StageDeps, StageOutput } from './stage';
 import { openEmbeddedProfileStore } from './profile/embedded-store';
 import { createRedisClient, createRedisProfileStore } from './profile/redis-store';
 import { profileInputOf, visitorProfileOf, VISITOR_PROFILE_SCHEMA, withVisitorProfile, type ProfileInput, type ProfileStore, type ProfileStoreOptions } from './profile/spec';
 
+const redisTlsSchema = z
+  .object({
+    caFile: z.string().min(1).optional().describe('PEM file with the CA that signed the server certificate (default: the system CAs).'),
+    certFile: z.string().min(1).optional().describe('Client certificate (PEM), for a server with tls-auth-clients yes; needs keyFile.'),
+    keyFile: z.string().min(1).optional().describe('Client private key (PEM, unencrypted); needs certFile.'),
+    servername: z.string().min(1).optional().describe('Name the server certificate must carry, when it differs from the host in the URL.'),
+    rejectUnauthorized: z.boolean().default(true).describe('Verify the server certificate. Only for tests: false accepts any certificate.'),
+  })
+  .strict()
+  .refine((tls) => !tls.certFile === !tls.keyFile, { message: 'certFile and keyFile go together (mutual TLS needs both)' });
+
 const redisSchema = z
   .object({
     url: z
       .string()
       .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
-      .describe('redis://[user:password@]host:port[/db]; keep secrets out of the file with ${ENV} substitution, e.g. redis://:${REDIS_PASSWORD}@redis:6379.'),
-    password: z.string().optional().describe('Password (ACL: with the user in the URL); overrides one in the URL. Use ${ENV}.'),
+      .describe('redis://host:port[/db], or rediss:// for TLS. Credentials may be in the URL (redis://user:password@host) but are better in username/password.'),
+    username: z.string().min(1).optional().describe('ACL user (Redis 6+); overrides one in the URL. Without it, the password is that of the default user (requirepass).'),
+    password: z.string().optional().describe('Password; overrides one in the URL. Use ${ENV_VAR} or ${file:/path}: never write it here in clear.'),
+    tls: redisTlsSchema.optional().describe('TLS settings; TLS is on for a rediss:// URL or when this is given (then with the system CAs unless caFile is set).'),
     connectTimeoutMs: z.number().int().positive().default(5000).describe('How long one connection attempt may take.'),
     commandTimeoutMs: z.number().int().positive().default(10_000).describe('How long one batch update may take before it is retried.'),
   })
@@ -72,10 +88,52 @@ export interface ProfileStageDeps extends StageDeps {
   store?: ProfileStore;
 }
 
-function openStore(config: ProfileStageConfig, deps: StageDeps): ProfileStore {
+/** Node TLS options from the stage's `redis.tls` (files read now, so a missing one fails at start-up). */
+function redisTlsOptions(tls: NonNullable<NonNullable<ProfileStageConfig['redis']>['tls']>): ConnectionOptions {
+  return {
+    rejectUnauthorized: tls.rejectUnauthorized,
+    ...(tls.caFile ? { ca: readPem('redis.tls.caFile', tls.caFile) } : {}),
+    ...(tls.certFile ? { cert: readPem('redis.tls.certFile', tls.certFile) } : {}),
+    ...(tls.keyFile ? { key: readPem('redis.tls.keyFile', tls.keyFile) } : {}),
+    ...(tls.servername ? { servername: tls.servername } : {}),
+  };
+}
+
+/** Errors that retrying cannot fix: the credentials or the certificates must change. */
+function isRedisConfigError(err: unknown): boolean {
+  const message = (err as Error | undefined)?.message ?? '';
+  return /^(WRONGPASS|NOAUTH|NOPERM)\b/.test(message) || isTlsVerificationError(err);
+}
+
+/**
+ * Waits for the first connection: refused credentials or certificates stop the processor at
+ * start-up with a clear error instead of batches retrying forever; a server that is merely down
+ * or slow is left to the batches' retries, like Kafka being down at start-up.
+ */
+function firstConnection(redis: Redis, timeoutMs: number): Promise<void> {
+  return new Promise((done, fail) => {
+    const finish = (err?: Error) => {
+      clearTimeout(timer);
+      redis.off('ready', onReady).off('error', onError);
+      if (err) fail(err);
+      else done();
+    };
+    const onReady = () => finish();
+    const onError = (err: Error) => {
+      if (!isRedisConfigError(err)) return;
+      redis.disconnect();
+      finish(new Error(`profile: Redis refused the connection: ${err.message} (check redis.username, redis.password and redis.tls)`));
+    };
+    const timer = setTimeout(() => finish(), timeoutMs);
+    redis.on('ready', onReady).on('error', onError);
+  });
+}
+
+async function openStore(config: ProfileStageConfig, deps: StageDeps): Promise<ProfileStore> {
   const opts: ProfileStoreOptions = { prefix: config.keyPrefix, ttlSeconds: config.ttlSeconds, dedupWindowSeconds: config.dedupWindowSeconds };
   if (!config.redis) return openEmbeddedProfileStore({ ...opts, path: join(deps.dataDir, 'profile') });
-  const redis = createRedisClient(config.redis.url, config.redis);
+  const { url, username, password, tls, connectTimeoutMs, commandTimeoutMs } = config.redis;
+  const redis = createRedisClient(url, { username, password, connectTimeoutMs, commandTimeoutMs, ...(tls ? { tls: redisTlsOptions(tls) } : {}) });
   let lastError = '';
   redis.on('error', (err: Error) => {
     // ioredis reports every failed reconnect; one line per distinct error is enough.
@@ -86,11 +144,12 @@ function openStore(config: ProfileStageConfig, deps: StageDeps): ProfileStore {
     if (lastError) deps.logger.info('profile: Redis connection back');
     lastError = '';
   });
-  return createRedisProfileStore(redis, { ...opts, readyTimeoutMs: config.redis.connectTimeoutMs }, true);
+  await firstConnection(redis, connectTimeoutMs);
+  return createRedisProfileStore(redis, { ...opts, readyTimeoutMs: connectTimeoutMs }, true);
 }
 
 export async function createProfileStage(config: ProfileStageConfig, deps: ProfileStageDeps): Promise<Stage> {
-  const store = deps.store ?? openStore(config, deps);
+  const store = deps.store ?? (await openStore(config, deps));
   return {
     name: 'profile',
     async run(events: SnowplowEvent[]): Promise<StageOutput> {
