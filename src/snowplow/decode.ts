@@ -14,6 +14,7 @@ import {
   trackerProtocolViolations,
   type TrackerProtocolMessage,
 } from './badrow';
+import type { RawParamsFingerprint } from './fingerprint';
 import { deterministicEventId } from './ids';
 import { applyParam, applyTimestamps, checkLength, derivedTstampMs, newParamState, type ParamState, tsvSafe } from './params';
 import { parseQueryString } from './querystring';
@@ -51,7 +52,7 @@ export interface DecodeContext {
    * Snowplow's event fingerprint over the event's raw tracker parameters (body merged with the
    * query string), set as `event_fingerprint`. Only the decoder still has the raw parameters.
    */
-  fingerprint?: (params: Readonly<Record<string, string>>) => string | undefined;
+  fingerprint?: RawParamsFingerprint;
 }
 
 export interface DecodeOutcome {
@@ -282,9 +283,7 @@ function buildEvent(c: Collected, body: Record<string, string> | undefined, inde
   ev.v_etl = TAILPLOW_ARTIFACT_VERSION;
   ev.event_id = st.eid ?? deterministicEventId(c.ctx.line, c.ctx.offset, index);
   if (c.ctx.fingerprint !== undefined) {
-    const raw: Record<string, string> = body !== undefined ? { ...body } : {};
-    for (let k = 0; k < query.length; k++) raw[query[k]![0]] = query[k]![1];
-    const fingerprint = c.ctx.fingerprint(raw);
+    const fingerprint = c.ctx.fingerprint(body, query);
     if (fingerprint !== undefined) ev.event_fingerprint = fingerprint;
   }
 
