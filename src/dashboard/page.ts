@@ -72,8 +72,8 @@ export function renderPage(opts: PageOptions): string {
       <option value="7d" selected>last 7 days</option><option value="30d">last 30 days</option>
       <option value="90d">last 90 days</option><option value="365d">last year</option>
       <option value="custom">custom</option></select></label>
-    <label class="custom">From <input name="from" type="datetime-local" step="60"></label>
-    <label class="custom">To <input name="to" type="datetime-local" step="60"></label>
+    <label class="custom">From (UTC) <input name="from" type="datetime-local" step="60"></label>
+    <label class="custom">To (UTC) <input name="to" type="datetime-local" step="60"></label>
     <label>By <select name="granularity"><option value="">auto</option>${GRANULARITIES.map((g) => `<option value="${g}">${g}</option>`).join('')}</select></label>
     <label>App <select name="app_id"><option value="">all apps</option></select></label>
     <label>Page <input name="page" type="text" placeholder="/path" maxlength="3000"></label>
@@ -334,6 +334,8 @@ function render(a) {
 
 function refresh(userChange) {
   if (config.mode !== 'live') return;
+  // A poll waits for the pending answer; a filter change replaces it.
+  if (!userChange && inFlight) return;
   var q = queryOf();
   if (userChange) history.replaceState(null, '', '?' + q.toString());
   if (inFlight) inFlight.abort();
@@ -349,7 +351,10 @@ function refresh(userChange) {
       render(r.body);
       setStatus('updated ' + new Date().toLocaleTimeString() + (form.live.checked ? ' · live' : ''), false);
     })
-    .catch(function (err) { if (err.name !== 'AbortError') setStatus('cannot reach the dashboard server: ' + err.message, true); });
+    .catch(function (err) {
+      if (inFlight === controller) inFlight = null;
+      if (err.name !== 'AbortError') setStatus('cannot reach the dashboard server: ' + err.message, true);
+    });
 }
 function schedule() {
   if (timer) clearInterval(timer);
