@@ -7,6 +7,7 @@ import { registerParse } from './commands/parse';
 import { registerProcess } from './commands/process';
 import { registerReplay } from './commands/replay';
 import { registerReport } from './commands/report';
+import { registerRun } from './commands/run';
 import { registerTail } from './commands/tail';
 
 export function buildProgram(): Command {
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerTail(program);
   registerReplay(program);
   registerProcess(program);
+  registerRun(program);
   registerDashboard(program);
   registerReport(program);
   registerCheckConfig(program);

@@ -8,10 +8,11 @@ import { Option } from 'commander';
 import type { ZodTypeAny } from 'zod';
 import { ConfigError, loadConfigFile } from '../../config/load';
 import { processConfigSchema } from '../../config/process';
+import { runConfigSchema } from '../../config/run';
 import { tailConfigSchema } from '../../config/tail';
 import { usageError } from '../errors';
 
-const SCHEMAS: Record<string, ZodTypeAny> = { tail: tailConfigSchema, process: processConfigSchema };
+const SCHEMAS: Record<string, ZodTypeAny> = { tail: tailConfigSchema, process: processConfigSchema, run: runConfigSchema };
 
 /** Keys whose values are secrets: never printed, whatever the command. */
 const SECRET_KEY = /pass(word)?|secret|token|api_?key|salt|private|credentials/i;

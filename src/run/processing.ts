@@ -1,0 +1,57 @@
+/**
+ * The processor half of `tailplow run` (and of `replay --output embedded`): the configured stages
+ * and sinks opened in this process, and the shared stage+sink runner (pipeline/process.ts) over
+ * them, with bad rows appended to a file in the data directory.
+ */
+import type { RunConfig } from '../config/run';
+import { createStageSinkRunner, type StageSinkMetrics, type StageSinkRunner } from '../pipeline/process';
+import { embeddedStorePath } from '../sinks/embedded';
+import { createSink } from '../sinks/registry';
+import type { Sink } from '../sinks/sink';
+import { createStage } from '../stages/registry';
+import type { Stage } from '../stages/stage';
+import type { Logger } from '../util/logger';
+import type { RetryPolicy } from '../util/retry';
+import { openBadRowFile, type BadRowFile } from './bad-row-file';
+import { badRowsPathOf } from './defaults';
+
+export type ProcessingConfig = Pick<RunConfig, 'dataDir' | 'stages' | 'sinks' | 'badRows' | 'kafka'>;
+
+export interface Processing {
+  run: StageSinkRunner;
+  stages: Stage[];
+  sinks: Sink[];
+  badRowsPath: string;
+  /** The first embedded sink's store (for the summary and `query`), if there is one. */
+  embedded?: { path: string; table: string };
+  close(): Promise<void>;
+}
+
+export async function openProcessing(config: ProcessingConfig, logger: Logger, metrics: StageSinkMetrics, opts: { retry?: RetryPolicy } = {}): Promise<Processing> {
+  const stages: Stage[] = [];
+  const sinks: Sink[] = [];
+  let badRows: BadRowFile | undefined;
+  const close = async () => {
+    for (const s of sinks) await s.close().catch((err: unknown) => logger.warn({ err: String(err), sink: s.name }, 'closing a sink failed'));
+    for (const s of stages) await s.close?.().catch((err: unknown) => logger.warn({ err: String(err), stage: s.name }, 'closing a stage failed'));
+    await badRows?.close();
+  };
+  try {
+    const deps = { logger, dataDir: config.dataDir };
+    for (const s of config.stages) stages.push(await createStage(s, deps));
+    for (const s of config.sinks) sinks.push(await createSink(s, { ...deps, kafka: config.kafka }));
+    badRows = await openBadRowFile(badRowsPathOf(config.dataDir, config.badRows.path));
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const embeddedConfig = config.sinks.find((s) => s.type === 'embedded');
+  return {
+    run: createStageSinkRunner(stages, sinks, badRows, metrics, logger, { retry: opts.retry }),
+    stages,
+    sinks,
+    badRowsPath: badRows.path,
+    embedded: embeddedConfig?.type === 'embedded' ? { path: embeddedStorePath(embeddedConfig, config.dataDir), table: embeddedConfig.table } : undefined,
+    close,
+  };
+}
