@@ -126,6 +126,23 @@ test('copytruncate: the copy is not reread but its unread rest is, the truncated
   assert.deepEqual(b.map((l) => [l.path, l.offset]), [0, 41, 82].map((o) => [logs(dir, 'access.log'), o]));
 });
 
+test('copytruncate whose copy shows up only after the truncation was seen (a scan between readdir and stat): the copy is not reread', async (t) => {
+  const dir = setup(t);
+  writeFileSync(logs(dir, 'access.log'), numberedLines('a', 0, 50));
+  const input = start(t, dir);
+  const c = createCollector(input);
+  await c.until((l) => l.length >= 50);
+  const original = readFileSync(logs(dir, 'access.log'));
+  // The scan sees the truncation first; the copy appears under a name the glob lists only later.
+  truncateSync(logs(dir, 'access.log'), 0);
+  appendFileSync(logs(dir, 'access.log'), numberedLines('b', 0, 3));
+  await c.until((l) => l.length >= 53);
+  writeFileSync(logs(dir, 'access.log.1'), original);
+  assert.deepEqual(await c.during(300), [], 'nothing of the copy is read again');
+  assert.deepEqual(texts(c.lines.filter((l) => l.text.startsWith('a-'))), range('a', 0, 50));
+  assert.deepEqual(texts(c.lines.filter((l) => l.text.startsWith('b-'))), range('b', 0, 3));
+});
+
 test('in-place truncation restarts at 0, also when the file regrew past the old offset', async (t) => {
   const dir = setup(t);
   const warnings: string[] = [];

@@ -490,7 +490,12 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
         t.atEof = false;
       } else {
         log.warn({ path: t.path, offset: t.readPos, size: s.size }, 'file truncated: reading it from the beginning');
-        await retire(t);
+        // Kept (finished, offset intact) rather than forgotten: a copytruncate copy this scan could
+        // not list yet (readdir before the copy, stat after the truncation) is adopted at its offset
+        // when it shows up, instead of being read again from 0. It is cleaned like a removed file.
+        await closeHandle(t);
+        seen.delete(t);
+        markFinished(t);
       }
       await resolve(s, false, seen);
     }

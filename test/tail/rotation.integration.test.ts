@@ -40,6 +40,7 @@ async function run(
     }
     const r = await expectAllDelivered(s);
     t.diagnostic(`${name}: ${s.writer.lines} lines, ${r.events} events written; ${r.messages} messages in Kafka, 0 missing, ${r.duplicates} duplicates`);
+    if (process.env.TAILPLOW_TEST_VERBOSE && r.duplicates > 0) for (const line of s.agent.logs()) t.diagnostic(line);
     // Without a crash nothing is delivered twice (the idempotent producer covers Kafka retries).
     assert.equal(r.duplicates, 0, 'no event delivered twice');
     const exit = await s.agent.stop();
