@@ -58,19 +58,46 @@ export async function createKafkaProducer(kafka: Kafka, conf: ProducerConfig, st
   await producer.connect();
   const compression = conf.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
 
+  // Like the Java client's accumulator: the open batch keeps growing while the requests allowed in
+  // flight are busy, so a slow broker gets fewer, larger requests instead of a queue of tiny ones
+  // (each tiny request waiting its turn is what made latency grow with the append rate).
+  const maxInFlight = conf.idempotent ? 1 : 5;
+  let inFlight = 0;
   let queue: Pending[] = [];
   let queuedBytes = 0;
+  /** Sealed batches (full, or due while no request slot was free), oldest first. */
+  const ready: Array<{ batch: Pending[]; bytes: number }> = [];
   let timer: NodeJS.Timeout | undefined;
+  /** The linger time of the open batch has passed; it goes out as soon as a slot is free. */
+  let due = false;
   let closed = false;
 
-  const flush = () => {
+  const seal = () => {
     if (timer) clearTimeout(timer);
     timer = undefined;
+    due = false;
     if (queue.length === 0) return;
-    const batch = queue;
-    const bytes = queuedBytes;
+    ready.push({ batch: queue, bytes: queuedBytes });
     queue = [];
     queuedBytes = 0;
+  };
+
+  const pump = () => {
+    while (inFlight < maxInFlight) {
+      if (ready.length === 0 && due) seal();
+      const next = ready.shift();
+      if (!next) return;
+      send(next.batch, next.bytes);
+    }
+  };
+
+  const onLinger = () => {
+    timer = undefined;
+    due = true;
+    pump();
+  };
+
+  const send = (batch: Pending[], bytes: number) => {
     const byTopic = new Map<string, TopicMessages>();
     let count = 0;
     for (const p of batch) {
@@ -79,15 +106,20 @@ export async function createKafkaProducer(kafka: Kafka, conf: ProducerConfig, st
       for (const m of p.messages) tm.messages.push(m);
       count += p.messages.length;
     }
+    inFlight++;
     const started = performance.now();
     producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1, compression }).then(
       () => {
+        inFlight--;
         stats.onSent?.(count, bytes, performance.now() - started);
         for (const p of batch) p.resolve();
+        pump();
       },
       (err: unknown) => {
+        inFlight--;
         stats.onError?.(err);
         for (const p of batch) p.reject(err);
+        pump();
       },
     );
   };
@@ -117,18 +149,23 @@ export async function createKafkaProducer(kafka: Kafka, conf: ProducerConfig, st
           (part) =>
             new Promise<void>((resolve, reject) => {
               const bytes = part.reduce((n, m) => n + sizeOf(m), 0);
-              if (queue.length > 0 && queuedBytes + bytes > conf.batchBytes) flush();
+              if (queue.length > 0 && queuedBytes + bytes > conf.batchBytes) seal();
               queue.push({ topic, messages: part, resolve, reject });
               queuedBytes += bytes;
-              if (queuedBytes >= conf.batchBytes || conf.lingerMs === 0) flush();
-              else timer ??= setTimeout(flush, conf.lingerMs);
+              if (queuedBytes >= conf.batchBytes) seal();
+              else if (conf.lingerMs === 0) due = true;
+              else timer ??= setTimeout(onLinger, conf.lingerMs);
+              pump();
             }),
         ),
       ).then(() => undefined);
     },
     async close() {
       closed = true;
-      flush();
+      seal();
+      pump();
+      // What was handed to us is sent (or fails) before the connection goes.
+      while (inFlight > 0 || ready.length > 0) await new Promise((r) => setTimeout(r, 5));
       await producer.disconnect();
     },
   };
