@@ -72,7 +72,7 @@ test('an unknown stage type is reported at its type with the known types, file:l
 
 test('an unknown enrichment type inside a stage is reported at that enrichment, not as a bare "Invalid input"', () => {
   assert.deepEqual(problems('stages:\n  - type: enrich\n    enrichments:\n      - type: ua\n      - type: geoip\n'), [
-    "p.yml:5:9: stages[0].enrichments[1].type: Invalid discriminator value. Expected 'ua' | 'referer' | 'campaign' | 'geo' | 'bots' | 'anon_ip' | 'pii'",
+    "p.yml:5:9: stages[0].enrichments[1].type: Invalid discriminator value. Expected 'ua' | 'referer' | 'campaign' | 'geo' | 'bots' | 'anon_ip' | 'pii' | 'opt_out'",
   ]);
 });
 

@@ -9,6 +9,7 @@ import { createIpAnonymisationEnrichment, createPseudonymisationEnrichment, ipAn
 import { botsConfigSchema, createBotsEnrichment } from './bots';
 import { campaignConfigSchema, createCampaignEnrichment } from './campaign';
 import { createGeoEnrichment, geoConfigSchema, openGeoDatabases } from './geo';
+import { createOptOutEnrichment, optOutConfigSchema } from './opt-out';
 import { createRefererEnrichment, loadRefererDatabase, refererConfigSchema } from './referer';
 import type { EnrichableEvent, Enrichment } from './types';
 import { createUaEnrichment, uaConfigSchema } from './ua';
@@ -21,6 +22,7 @@ const enrichmentSchema = z.discriminatedUnion('type', [
   botsConfigSchema.innerType().extend({ type: z.literal('bots') }).strict(),
   ipAnonymisationConfigSchema.extend({ type: z.literal('anon_ip') }).strict(),
   pseudonymisationConfigSchema.innerType().extend({ type: z.literal('pii') }).strict(),
+  optOutConfigSchema.innerType().extend({ type: z.literal('opt_out') }).strict(),
 ]);
 type EnrichmentConfig = z.infer<typeof enrichmentSchema>;
 
@@ -33,7 +35,7 @@ export const enrichStageObjectSchema = z
     enrichments: z
       .array(enrichmentSchema)
       .default(DEFAULT_ENRICHMENTS)
-      .describe('Enrichments in the order they run: ua, referer, campaign, geo, bots, anon_ip, pii (each once). Default: ua, referer, campaign, bots.'),
+      .describe('Enrichments in the order they run: opt_out (first), ua, referer, campaign, geo, bots, anon_ip, pii (each once). Default: ua, referer, campaign, bots.'),
   })
   .strict()
   .describe('Snowplow-style enrichments.');
@@ -41,7 +43,7 @@ export const enrichStageObjectSchema = z
 /** Checks across the list: each enrichment once, geo before anon_ip, ua before bots, refinements of bots and pii. */
 export function refineEnrichStage(cfg: z.output<typeof enrichStageObjectSchema>, ctx: z.RefinementCtx): void {
   // The discriminated union needs plain objects; run the refinements of those that have some.
-  const refined: Record<string, z.ZodTypeAny> = { bots: botsConfigSchema, pii: pseudonymisationConfigSchema };
+  const refined: Record<string, z.ZodTypeAny> = { bots: botsConfigSchema, pii: pseudonymisationConfigSchema, opt_out: optOutConfigSchema };
   cfg.enrichments.forEach((e, i) => {
     const r = refined[e.type]?.safeParse(e);
     if (r && !r.success) for (const issue of r.error.issues) ctx.addIssue({ ...issue, path: ['enrichments', i, ...issue.path] });
@@ -80,6 +82,8 @@ async function build(e: EnrichmentConfig): Promise<Enrichment | undefined> {
       return createIpAnonymisationEnrichment(e);
     case 'pii':
       return createPseudonymisationEnrichment(e);
+    case 'opt_out':
+      return createOptOutEnrichment(e);
   }
 }
 

@@ -20,10 +20,11 @@ export type EnrichableEvent = Record<string, unknown>;
  * Why an enrichment asks for an event to be dropped (not stored, counted). Closed union: reused as
  * metric labels and in `--dry-run` summaries.
  * - bot: the user agent matched the bot list and the bots enrichment is set to `action: drop`.
+ * - opt_out: the event carries an opt-out signal the opt_out enrichment is configured to honour.
  */
-export type EnrichDropReason = 'bot';
+export type EnrichDropReason = 'bot' | 'opt_out';
 
-export const ENRICH_DROP_REASONS: ReadonlyArray<EnrichDropReason> = Object.freeze(['bot'] as EnrichDropReason[]);
+export const ENRICH_DROP_REASONS: ReadonlyArray<EnrichDropReason> = Object.freeze(['bot', 'opt_out'] as EnrichDropReason[]);
 
 /**
  * Why an enrichment turns an event into a bad row (Snowplow `enrichment_failures`). Closed union.
