@@ -18,6 +18,7 @@ export const TAILER_DUPLICATES_FRACTION = 0.05;
 
 export function soakChecks(r: SoakReport): Check[] {
   const checks: Check[] = [
+    { name: 'drained after the last line (lag 0, every line acknowledged)', ok: r.drained, detail: `${r.drainSeconds} s` },
     { name: 'zero missing event_ids in ClickHouse', ok: r.missing === 0, detail: `${r.missing} of ${r.eventsWritten} missing` },
     { name: 'nothing in ClickHouse that was not written', ok: r.unexpected === 0, detail: `${r.unexpected} unexpected` },
     { name: 'every distinct event stored once under its id', ok: r.storedDistinct === r.eventsWritten, detail: `${r.storedDistinct} distinct of ${r.eventsWritten}` },

@@ -11,7 +11,7 @@
 // tailer's unacknowledged bytes are sampled. At the end every event_id written is looked up in
 // ClickHouse (the ids are streamed to a file during the run and loaded into a table there, so
 // the runner never holds millions of ids).
-import { closeSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +40,8 @@ export interface SoakOptions {
   keepRotated?: number;
   /** Progress lines. */
   log: (line: string) => void;
+  /** Where the stderr (JSON logs) of every tailer and processor started is saved at the end; kept after the run. */
+  logDir?: string;
 }
 
 export interface ProcessSample {
@@ -102,7 +104,9 @@ export interface SoakReport {
   missing: number;
   /** Event ids in ClickHouse never written (must be 0). */
   unexpected: number;
-  /** Seconds from the last line written to lag 0 and every event stored. */
+  /** Whether lag 0 and every line acknowledged was reached within catchUpTimeoutSeconds after the last line. */
+  drained: boolean;
+  /** Seconds from the last line written to lag 0 and every event stored (or to giving up). */
   drainSeconds: number;
   samples: Sample[];
   faults: FaultResult[];
@@ -110,6 +114,8 @@ export interface SoakReport {
   /** tailplow_sink_errors_total / tailplow_output_errors_total of the processes alive at the end. */
   processorSinkErrors: number;
   tailerOutputErrors: number;
+  /** The saved logs of the tailplow processes. */
+  logDir: string;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -190,6 +196,28 @@ export async function runPipelineSoak(opts: SoakOptions): Promise<SoakReport> {
   const dir = mkdtempSync(join(tmpdir(), 'tailplow-soak-'));
   const cleanups: Cleanup[] = [() => rmSync(dir, { recursive: true, force: true })];
   active = cleanups;
+  const logDir = opts.logDir ?? mkdtempSync(join(tmpdir(), 'tailplow-soak-logs-'));
+  mkdirSync(logDir, { recursive: true });
+  // Every tailplow child started, so their logs are saved whatever happens (also when killed).
+  const children: Array<{ name: string; child: TailplowChild }> = [];
+  const track = <T extends TailplowChild>(name: string, child: T): T => {
+    children.push({ name: `${name}-${children.filter((c) => c.name.startsWith(name)).length + 1}`, child });
+    return child;
+  };
+  const savedLines = new Map<string, number>();
+  /** Appends what each child logged since the last call to <logDir>/<name>.log (live, so a stuck run can be looked into). */
+  const saveLogs = () => {
+    for (const { name, child } of children) {
+      const lines = child.logs();
+      const from = savedLines.get(name) ?? 0;
+      if (lines.length > from) appendFileSync(join(logDir, `${name}.log`), `${lines.slice(from).join('\n')}\n`);
+      savedLines.set(name, lines.length);
+    }
+  };
+  cleanups.push(() => {
+    saveLogs();
+    log(`logs of the tailplow processes in ${logDir}`);
+  });
   const startedAt = new Date().toISOString();
   const loadStart = loadavg().map((l) => Math.round(l * 100) / 100);
   try {
@@ -263,8 +291,8 @@ export async function runPipelineSoak(opts: SoakOptions): Promise<SoakReport> {
       stages: [FULL_ENRICH_STAGE, { type: 'profile', redis: { url: redis.address }, dedupWindowSeconds: 600 }],
       sinks: [{ type: 'clickhouse', url: clickhouse.address, table }],
     };
-    let tailer: TailAgent | undefined = await startTailAgent(tailOptions);
-    let processor: Processor | undefined = await startProcessor(processorOptions);
+    let tailer: TailAgent | undefined = track('tailer', await startTailAgent(tailOptions));
+    let processor: Processor | undefined = track('processor', await startProcessor(processorOptions));
     log(`tailer pid ${tailer.pid}, processor pid ${processor.pid}; writing ${opts.rate} lines/s for ${opts.seconds} s, rotating every ${opts.rotateEverySeconds} s`);
 
     const tailerBehind = async (): Promise<number | undefined> => {
@@ -311,6 +339,7 @@ export async function runPipelineSoak(opts: SoakOptions): Promise<SoakReport> {
       if (sampling) return;
       sampling = true;
       try {
+        saveLogs();
         const [o, behind] = await Promise.all([groupOffsets(), tailerBehind()]);
         const s: Sample = {
           atS: nowS(),
@@ -373,7 +402,7 @@ export async function runPipelineSoak(opts: SoakOptions): Promise<SoakReport> {
           tailer = undefined;
           t.kill('SIGKILL');
           await t.exited;
-          tailer = await startTailAgent(tailOptions);
+          tailer = track('tailer', await startTailAgent(tailOptions));
         },
       ],
       ['redis restart', serverFault('redis')],
@@ -384,7 +413,7 @@ export async function runPipelineSoak(opts: SoakOptions): Promise<SoakReport> {
           processor = undefined;
           p.kill('SIGKILL');
           await p.exited;
-          processor = await startProcessor(processorOptions);
+          processor = track('processor', await startProcessor(processorOptions));
         },
       ],
       ['clickhouse restart', serverFault('clickhouse')],
@@ -419,30 +448,36 @@ export async function runPipelineSoak(opts: SoakOptions): Promise<SoakReport> {
     await Promise.all(watchers);
 
     // Drained: the tailer acknowledged everything, the group committed everything (so every sink acknowledged).
+    let drained = true;
+    let lastState = '';
     await waitFor(
       async () => {
         const [o, behind] = await Promise.all([groupOffsets(), tailerBehind()]);
+        lastState = `lag ${o ? lagOf(o) : '-'}, tailer behind ${behind ?? '-'} B`;
         if (!o || behind !== 0) return false;
         const end = [...o.end.values()].reduce((a, b) => a + b, 0);
         return lagOf(o) === 0 && end >= eventsWritten;
       },
       opts.catchUpTimeoutSeconds * 1000,
       1000,
-    );
+    ).catch(() => {
+      drained = false;
+      log(`not drained within ${opts.catchUpTimeoutSeconds} s (${lastState}); counting what is stored`);
+    });
     const drainSeconds = Math.round((performance.now() - stoppedAt) / 100) / 10;
     await takeSample();
     clearInterval(sampleTimer);
     log(`drained ${drainSeconds} s after the last line`);
 
-    const final = (await groupOffsets())!;
+    const final = await waitFor(() => groupOffsets(), 60_000, 1000);
     const rawMessages = [...final.end.values()].reduce((a, b) => a + b, 0);
     const badEnds = await waitFor(async () => {
       const a = admin;
       return a ? a.fetchTopicOffsets(bad) : undefined;
     }, 30_000, 1000);
     const badMessages = badEnds.reduce((s, p) => s + Number(p.high), 0);
-    const processorSinkErrors = await processor!.metric('tailplow_sink_errors_total');
-    const tailerOutputErrors = await tailer!.metric('tailplow_output_errors_total');
+    const processorSinkErrors = await processor!.metric('tailplow_sink_errors_total').catch(() => NaN);
+    const tailerOutputErrors = await tailer!.metric('tailplow_output_errors_total').catch(() => NaN);
 
     const store = await createClickHouseStore({ url: clickhouse.address, username: 'default', password: '', database: 'default', requestTimeoutMs: 300_000, asyncInsert: false });
     cleanups.push(() => store.close());
@@ -470,12 +505,14 @@ export async function runPipelineSoak(opts: SoakOptions): Promise<SoakReport> {
       storedDuplicates: Number(stored!.rows) - Number(stored!.ids),
       missing: Number(miss!.n),
       unexpected: Number(extra!.n),
+      drained,
       drainSeconds,
       samples,
       faults,
       loadAverage: { start: loadStart, end: loadavg().map((l) => Math.round(l * 100) / 100) },
       processorSinkErrors,
       tailerOutputErrors,
+      logDir,
     };
     const [tExit, pExit] = await Promise.all([tailer!.stop(), processor!.stop()]);
     tailer = undefined;
@@ -527,7 +564,8 @@ export function formatReport(r: SoakReport): string[] {
     `- ${r.writeSeconds} s (asked: ${r.options.seconds} s) at ${r.options.rate} lines/s, rotation every ${r.options.rotateEverySeconds} s (${r.rotations} rotations), faults ${r.options.faults ? 'on' : 'off'}; started ${r.startedAt}; load average ${r.loadAverage.start.join(' ')} at start, ${r.loadAverage.end.join(' ')} at end`,
     `- ${r.linesWritten} lines, ${r.eventsWritten} events written; ${r.rawMessages} messages in tracking_raw (${r.tailerDuplicates} tailer duplicates), ${r.badMessages} bad rows`,
     `- ClickHouse: ${r.storedRows} rows, ${r.storedDistinct} distinct event_ids, ${r.storedDuplicates} unmerged duplicates; **${r.missing} missing**, ${r.unexpected} unexpected`,
-    `- drained ${r.drainSeconds} s after the last line; errors counted by the processes alive at the end: processor sink ${r.processorSinkErrors}, tailer output ${r.tailerOutputErrors}`,
+    `- logs of the tailplow processes: ${r.logDir}`,
+    `- ${r.drained ? 'drained' : 'NOT drained, gave up'} ${r.drainSeconds} s after the last line; errors counted by the processes alive at the end: processor sink ${r.processorSinkErrors}, tailer output ${r.tailerOutputErrors}`,
   ];
   if (r.faults.length > 0) {
     lines.push('', '| fault | at (s) | over after (s) | caught up after (s) | lag then | tailer behind then (B) |', '| --- | ---: | ---: | ---: | ---: | ---: |');
