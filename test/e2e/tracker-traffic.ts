@@ -1,6 +1,8 @@
 // Real tracker traffic for end-to-end tests: the browser tracker in Chromium and the node tracker
 // (scripts/capture) against a private nginx with the shipped config, with the log rotated twice
 // while it flows, and what a stored event must look like for each event the clients sent.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { captureBrowser } from '../../scripts/capture/browser';
 import { captureNode } from '../../scripts/capture/node';
 import type { SentRequest } from '../../scripts/capture/sent';
@@ -33,12 +35,20 @@ export interface Traffic {
   rotations: string[];
 }
 
+/** Debian's chromium, which playwright-core drives (installed with apt-get on a fresh machine). */
+export function ensureChromium(): void {
+  if (existsSync('/usr/bin/chromium')) return;
+  const r = spawnSync('bash', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null'], { stdio: 'inherit' });
+  if (r.status !== 0 || !existsSync('/usr/bin/chromium')) throw new Error('apt-get install chromium failed');
+}
+
 /**
  * Page views, activity pings, struct events, self-describing events and link clicks from four
  * browser trackers (GET/POST x base64 on/off), then the node tracker (GET, POST, transactions);
  * the log is rotated after the struct events and again while the node tracker sends.
  */
 export async function driveTrackers(nginx: TestNginx): Promise<Traffic> {
+  ensureChromium();
   const rotations: string[] = [];
   const browser = await captureBrowser({
     collector: nginx.collector,
