@@ -5,6 +5,7 @@ import { registerCheckConfig } from './commands/check-config';
 import { registerDashboard } from './commands/dashboard';
 import { registerParse } from './commands/parse';
 import { registerProcess } from './commands/process';
+import { registerQuery } from './commands/query';
 import { registerReplay } from './commands/replay';
 import { registerReport } from './commands/report';
 import { registerRun } from './commands/run';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerReplay(program);
   registerProcess(program);
   registerRun(program);
+  registerQuery(program);
   registerDashboard(program);
   registerReport(program);
   registerCheckConfig(program);
