@@ -30,12 +30,38 @@ USERS="$DIR/users.xml"
 PIDFILE="$DIR/clickhouse.pid"
 OUTFILE="$DIR/clickhouse.out"
 URL="http://127.0.0.1:$HTTP_PORT"
+# Optional HTTPS port next to the HTTP one (which stays: the probe uses it); certificate and
+# unencrypted key in PEM.
+HTTPS_PORT="${TAILPLOW_CLICKHOUSE_HTTPS_PORT:-}"
+TLS_CERT="${TAILPLOW_CLICKHOUSE_TLS_CERT:-}"
+TLS_KEY="${TAILPLOW_CLICKHOUSE_TLS_KEY:-}"
+# PEM CA that signs client certificates: HTTPS clients must then present one (mutual TLS).
+TLS_CLIENT_CA="${TAILPLOW_CLICKHOUSE_TLS_CLIENT_CA:-}"
 
 install_clickhouse() {
   [ -x "$SERVER_BIN" ] && return 0
   # clickhouse-client is not needed by the tests but is the tool a person reaches for.
   apt_install clickhouse-server clickhouse-client
   [ -x "$SERVER_BIN" ] || die "clickhouse-server installed but $SERVER_BIN is missing (set TAILPLOW_CLICKHOUSE_SERVER)"
+}
+
+https_config() {
+  [ -n "$HTTPS_PORT" ] || return 0
+  cat <<XML
+    <https_port>$HTTPS_PORT</https_port>
+    <openSSL>
+        <server>
+            <certificateFile>$TLS_CERT</certificateFile>
+            <privateKeyFile>$TLS_KEY</privateKeyFile>
+            <verificationMode>$([ -n "$TLS_CLIENT_CA" ] && echo strict || echo none)</verificationMode>
+$([ -n "$TLS_CLIENT_CA" ] && echo "            <caConfig>$TLS_CLIENT_CA</caConfig>")
+            <loadDefaultCAFile>false</loadDefaultCAFile>
+            <cacheSessions>true</cacheSessions>
+            <disableProtocols>sslv2,sslv3,tlsv1,tlsv1_1</disableProtocols>
+            <preferServerCiphers>true</preferServerCiphers>
+        </server>
+    </openSSL>
+XML
 }
 
 write_config() {
@@ -55,6 +81,7 @@ write_config() {
     <listen_host>127.0.0.1</listen_host>
     <http_port>$HTTP_PORT</http_port>
     <tcp_port>$TCP_PORT</tcp_port>
+$(https_config)
     <max_connections>256</max_connections>
     <keep_alive_timeout>3</keep_alive_timeout>
     <max_concurrent_queries>50</max_concurrent_queries>
@@ -135,7 +162,10 @@ cmd_start() {
     return 0
   fi
   rm -f "$PIDFILE"
-  for p in "$HTTP_PORT" "$TCP_PORT"; do
+  if [ -n "$HTTPS_PORT" ]; then
+    [ -r "$TLS_CERT" ] && [ -r "$TLS_KEY" ] || die "TAILPLOW_CLICKHOUSE_HTTPS_PORT needs readable TAILPLOW_CLICKHOUSE_TLS_CERT and TAILPLOW_CLICKHOUSE_TLS_KEY (PEM)"
+  fi
+  for p in "$HTTP_PORT" "$TCP_PORT" $HTTPS_PORT; do
     port_open "$p" && die "127.0.0.1:$p is already in use by another process (not ours: no live $PIDFILE); stop it or set TAILPLOW_CLICKHOUSE_PORT/TAILPLOW_CLICKHOUSE_TCP_PORT"
   done
   local started_ms

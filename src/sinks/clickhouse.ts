@@ -10,15 +10,26 @@ import { createClickHouseStore } from '../storage/clickhouse-store';
 import { asThrownStoreError } from '../storage/event-store';
 import type { Sink, SinkDeps } from './sink';
 import { openEventTableSink } from './table-sink';
+import { readPem } from '../util/tls';
 
 const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and _, not starting with a digit');
 
 export const clickhouseSinkSchema = z
   .object({
     type: z.literal('clickhouse'),
-    url: z.string().url().default('http://127.0.0.1:8123').describe('HTTP(S) interface of the server (or a load balancer in front of a cluster).'),
-    username: z.string().min(1).default('default'),
+    url: z.string().url().default('http://127.0.0.1:8123').describe('HTTP(S) interface of the server (or a load balancer in front of a cluster); https:// for TLS (the server\'s https_port, 8443 by default).'),
+    username: z.string().min(1).default('default').describe('User for HTTP basic authentication.'),
     password: z.string().default('').describe('Use ${ENV_VAR} or ${file:/path}: never write it here in clear.'),
+    tls: z
+      .object({
+        caFile: z.string().min(1).describe('PEM file with the CA that signed the server certificate (replaces the system CAs).'),
+        certFile: z.string().min(1).optional().describe('Client certificate (PEM) for a server that verifies clients; needs keyFile.'),
+        keyFile: z.string().min(1).optional().describe('Client private key (PEM, unencrypted); needs certFile.'),
+      })
+      .strict()
+      .refine((tls) => !tls.certFile === !tls.keyFile, { message: 'certFile and keyFile go together (mutual TLS needs both)' })
+      .optional()
+      .describe('TLS settings for an https:// url whose certificate is not signed by a system CA.'),
     database: identifier.default('default').describe('Database of the table; it must exist.'),
     table: identifier.default('events').describe('Table for the events; created if absent.'),
     asyncInsert: z
@@ -33,7 +44,13 @@ export type ClickHouseSinkConfig = z.infer<typeof clickhouseSinkSchema>;
 
 export async function createClickHouseSink(config: ClickHouseSinkConfig, deps: SinkDeps): Promise<Sink> {
   // A server that is down at start-up is as retriable as one that goes down later.
-  const store = await createClickHouseStore(config).catch((err: unknown) => {
+  const tls = config.tls && {
+    ca_cert: Buffer.from(readPem('clickhouse.tls.caFile', config.tls.caFile)),
+    ...(config.tls.certFile && config.tls.keyFile
+      ? { cert: Buffer.from(readPem('clickhouse.tls.certFile', config.tls.certFile)), key: Buffer.from(readPem('clickhouse.tls.keyFile', config.tls.keyFile)) }
+      : {}),
+  };
+  const store = await createClickHouseStore({ ...config, tls }).catch((err: unknown) => {
     throw asThrownStoreError(err);
   });
   if (config.asyncInsert && !store.asyncInsert) deps.logger.warn({ sink: 'clickhouse', version: store.version }, 'asyncInsert needs ClickHouse 21.11 or newer; inserting synchronously');

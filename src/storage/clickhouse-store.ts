@@ -15,6 +15,8 @@ export interface ClickHouseStoreOptions {
   requestTimeoutMs: number;
   /** Ask for async_insert (with wait_for_async_insert=1, so an insert still returns once stored). */
   asyncInsert: boolean;
+  /** For an https:// url: the CA to trust instead of the system ones, and a client certificate. */
+  tls?: { ca_cert: Buffer; cert?: Buffer; key?: Buffer };
 }
 
 export interface ClickHouseStore extends EventStore {
@@ -33,6 +35,7 @@ export async function createClickHouseStore(opts: ClickHouseStoreOptions): Promi
     password: opts.password,
     database: opts.database,
     request_timeout: opts.requestTimeoutMs,
+    ...(opts.tls ? { tls: opts.tls.cert && opts.tls.key ? { ca_cert: opts.tls.ca_cert, cert: opts.tls.cert, key: opts.tls.key } : { ca_cert: opts.tls.ca_cert } } : {}),
     // The sink reports failures itself (bad rows, retries); the client would log each one at ERROR.
     log: { level: ClickHouseLogLevel.OFF },
   });

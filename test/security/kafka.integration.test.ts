@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createKafka, type KafkaConnectionConfig, kafkaConnectionSchema } from '../../src/kafka/connection';
-import { createGroupConsumer } from '../../src/kafka/consumer';
+import { consumerSchema, createGroupConsumer } from '../../src/kafka/consumer';
 import { createKafkaProducer } from '../../src/kafka/producer';
 import { isRetriableKafkaError } from '../../src/pipeline/kafka-output';
 import { silentLogger } from '../../src/util/logger';
@@ -74,14 +74,7 @@ async function roundTrip(conf: KafkaConnectionConfig, values: string[]): Promise
   await producer.send(topic, values.map((value, i) => ({ key: `k${i}`, value })));
   await producer.close();
 
-  const consumer = await createGroupConsumer(client, {
-    topic,
-    groupId: uniqueName('security-group'),
-    fromBeginning: true,
-    sessionTimeoutMs: 30_000,
-    maxBytesPerPartition: 1_048_576,
-    partitionsConsumedConcurrently: 1,
-  });
+  const consumer = await createGroupConsumer(client, consumerSchema.parse({ topic, groupId: uniqueName('security-group'), fromBeginning: true }));
   const received: string[] = [];
   try {
     await new Promise<void>((done, fail) => {
