@@ -1,6 +1,7 @@
 // Real tracker traffic for end-to-end tests: the browser tracker in Chromium and the node tracker
 // (scripts/capture) against a private nginx with the shipped config, with the log rotated twice
 // while it flows, and what a stored event must look like for each event the clients sent.
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { captureBrowser } from '../../scripts/capture/browser';
@@ -184,4 +185,38 @@ export function mismatches(stored: Record<string, unknown>, sent: SentEvent): st
   if (!profile) out.push('no visitor_profile derived context');
   else expect('visitor_profile.status', profile.data.status, 'applied');
   return out;
+}
+
+/** Stored events compared with the sent ones: missing, extra, and field mismatches by event id. */
+export function compareStored(where: string, stored: Array<Record<string, unknown>>, sent: SentEvent[]): void {
+  const byId = new Map(sent.map((e) => [e.eventId, e]));
+  const storedIds = stored.map((r) => String(r.event_id));
+  const missing = sent.filter((e) => !storedIds.includes(e.eventId)).map((e) => `${e.eventId} (${e.params.e} from ${e.request.source})`);
+  const extra = storedIds.filter((id) => !byId.has(id));
+  assert.deepEqual(missing, [], `${where}: events sent but not stored`);
+  assert.deepEqual(extra, [], `${where}: events stored but never sent`);
+  assert.equal(new Set(storedIds).size, storedIds.length, `${where}: one row per event id`);
+  const wrong = stored.flatMap((r) => mismatches(r, byId.get(String(r.event_id))!).map((m) => `${String(r.event_id)} ${String(r.event)}: ${m}`));
+  assert.deepEqual(wrong.slice(0, 20), [], `${where}: stored fields differ from what was sent (${wrong.length} differences, first 20)`);
+  const counts: Record<string, number> = {};
+  for (const r of stored) counts[String(r.event)] = (counts[String(r.event)] ?? 0) + 1;
+  assert.deepEqual(counts, countByEvent(sent), `${where}: events per type`);
+}
+
+/**
+ * Every event counted once by the profile stage: per visitor, the highest `events` counter its
+ * events carry in the visitor_profile context equals the number of its stored events.
+ */
+export function expectProfilesCounted(rows: Array<Record<string, unknown>>): Map<string, { events: number; max: number }> {
+  const profiles = new Map<string, { events: number; max: number }>();
+  for (const r of rows) {
+    const p = contextsOf(r.derived_contexts).find((c) => c.schema === VISITOR_PROFILE_SCHEMA);
+    assert.ok(p, `${String(r.event_id)}: visitor_profile context`);
+    const v = profiles.get(String(p.data.visitor_id)) ?? { events: 0, max: 0 };
+    v.events += 1;
+    v.max = Math.max(v.max, Number(p.data.events));
+    profiles.set(String(p.data.visitor_id), v);
+  }
+  for (const [visitor, v] of profiles) assert.equal(v.max, v.events, `profile of ${visitor}: highest counter vs events stored`);
+  return profiles;
 }
