@@ -25,3 +25,19 @@ test('isUuid accepts only canonical 8-4-4-4-12 hex', () => {
   assert.equal(isUuid('{4b6c2c57-5f0e-4f3a-9b1c-2f6d0d1e8a10}'), false);
   assert.equal(isUuid('4b6c2c57-5f0e-4f3a-9b1c-2f6d0d1e8a1g'), false);
 });
+
+test('property: isUuid agrees with the 8-4-4-4-12 hex regex', () => {
+  const re = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+  const chars = '0123456789abcdefABCDEFgG-/:@`{ '.split('');
+  let seed = 5;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const base = '4b6c2c57-5f0e-4f3a-9b1c-2f6d0d1e8a10';
+  for (let k = 0; k < 5000; k++) {
+    const s = base.split('');
+    const edits = 1 + Math.floor(rand() * 2);
+    for (let e = 0; e < edits; e++) s[Math.floor(rand() * s.length)] = chars[Math.floor(rand() * chars.length)]!;
+    if (rand() < 0.1) s.pop();
+    const candidate = s.join('');
+    assert.equal(isUuid(candidate), re.test(candidate), candidate);
+  }
+});

@@ -1,10 +1,18 @@
 import { createHash } from 'node:crypto';
 
-const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-
 /** Snowplow accepts only canonical 8-4-4-4-12 hex UUIDs (and stores them lower-cased). */
 export function isUuid(s: string): boolean {
-  return s.length === 36 && UUID_RE.test(s);
+  if (s.length !== 36) return false;
+  // A character loop: the regex this replaces was ~1.5% of decoding (eid and sid on every event).
+  for (let i = 0; i < 36; i++) {
+    const c = s.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 45 /* - */) return false;
+    } else if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70))) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /** Fixed namespace for tailplow's name-based event ids (a random v4 chosen once). */

@@ -10,34 +10,36 @@ import { isStorableMs, isoOf } from './tstamp';
  * (nuid and tnuid, se_ and legacy ev_ names, co/cx, ue_pr/ue_px, ip, ua, url) are parked in the state and
  * resolved by the decoder once every parameter has been seen.
  */
-export interface ParamState {
-  ev: SnowplowEvent;
-  failures: InputDataMessage[];
+export class ParamState {
+  // Every field is set here, so all states share one hidden class (fields added later, one by
+  // one per parameter present, made many shapes and grew the property store event by event).
+  ev: SnowplowEvent = {};
+  failures: InputDataMessage[] = [];
   /** Length-limit violations, reported like Enrich's atomic field length validation. */
-  tooLong: string[];
-  eid?: string;
-  ip?: string;
-  ua?: string;
-  url?: string;
-  nuid?: string;
-  tnuid?: string;
-  tiNa?: string;
-  evCa?: string;
-  evAc?: string;
-  evLa?: string;
-  evPr?: string;
-  evVa?: number;
-  uePr?: string;
-  uePx?: string;
-  co?: string;
-  cx?: string;
-  dtmMs?: number;
-  stmMs?: number;
-  ttmMs?: number;
+  tooLong: string[] = [];
+  eid: string | undefined = undefined;
+  ip: string | undefined = undefined;
+  ua: string | undefined = undefined;
+  url: string | undefined = undefined;
+  nuid: string | undefined = undefined;
+  tnuid: string | undefined = undefined;
+  tiNa: string | undefined = undefined;
+  evCa: string | undefined = undefined;
+  evAc: string | undefined = undefined;
+  evLa: string | undefined = undefined;
+  evPr: string | undefined = undefined;
+  evVa: number | undefined = undefined;
+  uePr: string | undefined = undefined;
+  uePx: string | undefined = undefined;
+  co: string | undefined = undefined;
+  cx: string | undefined = undefined;
+  dtmMs: number | undefined = undefined;
+  stmMs: number | undefined = undefined;
+  ttmMs: number | undefined = undefined;
 }
 
 export function newParamState(): ParamState {
-  return { ev: {}, failures: [], tooLong: [] };
+  return new ParamState();
 }
 
 export const PLATFORMS: ReadonlySet<string> = new Set(['web', 'mob', 'pc', 'srv', 'app', 'tv', 'cnsl', 'iot', 'headset']);
@@ -56,7 +58,20 @@ export function tsvSafe(v: string): string | undefined {
 }
 
 const DOUBLE_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-const LONG_RE = /^[+-]?\d{1,19}$/;
+
+/** /^[+-]?\d{1,19}$/ (a Java long's digits), by hand: dtm and stm are on every event. */
+function isLongText(v: string): boolean {
+  const n = v.length;
+  let k = 0;
+  const first = v.charCodeAt(0);
+  if (first === 43 /* + */ || first === 45 /* - */) k = 1;
+  if (n - k < 1 || n - k > 19) return false;
+  for (; k < n; k++) {
+    const c = v.charCodeAt(k);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
 
 function fail(st: ParamState, field: string, value: string, expectation: string): void {
   st.failures.push({ field, value, expectation });
@@ -146,7 +161,7 @@ function dims(st: ParamState, key: string, v: string): [number, number] | undefi
 
 /** dtm/stm/ttm: milliseconds since the epoch, years 0..9999. */
 function parseTstamp(st: ParamState, key: string, v: string): number | undefined {
-  const n = LONG_RE.test(v) ? Number(v) : NaN;
+  const n = isLongText(v) ? Number(v) : NaN;
   if (Number.isNaN(n)) {
     fail(st, key, v, 'not a timestamp: expected milliseconds since the epoch, e.g. 1714561200123');
     return undefined;

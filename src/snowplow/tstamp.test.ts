@@ -34,3 +34,15 @@ test('property: isoOf equals toISOString over the whole storable range', () => {
 test('TSV timestamps are YYYY-MM-DD HH:MM:SS.mmm', () => {
   assert.equal(tsvTimestampOf('2024-05-01T11:00:00.123Z'), '2024-05-01 11:00:00.123');
 });
+
+test('property: isoOf stays exact for runs of nearby times (the remembered day) and across midnight', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: -62167219200000, max: 253402300799999 - 3 * 86400000 }), fc.array(fc.integer({ min: 0, max: 3 * 86400000 }), { maxLength: 20 }), (start, steps) => {
+      for (const step of steps) if (isoOf(start + step) !== new Date(start + step).toISOString()) return false;
+      return isoOf(start) === new Date(start).toISOString();
+    }),
+    { numRuns: 500 },
+  );
+  const midnight = Date.UTC(2026, 9, 1);
+  for (const ms of [midnight - 1, midnight, midnight - 1, midnight + 86400000, midnight]) assert.equal(isoOf(ms), new Date(ms).toISOString());
+});

@@ -25,6 +25,9 @@ function pad4(n: number): string {
   return n < 10 ? `000${n}` : n < 100 ? `00${n}` : n < 1000 ? `0${n}` : `${n}`;
 }
 
+let lastDays = NaN;
+let lastDatePart = '';
+
 /**
  * ISO-8601 with milliseconds and Z (same text as Date#toISOString) for isStorableMs(ms).
  * Fractions of a millisecond are dropped; float noise from seconds*1000 ($msec) is absorbed.
@@ -32,6 +35,8 @@ function pad4(n: number): string {
 export function isoOf(msIn: number): string {
   const ms = Math.floor(msIn + 0.0005);
   const days = Math.floor(ms / DAY_MS);
+  // Timestamps of one log come from few days: the date part of the last day is remembered.
+  const datePart = days === lastDays ? lastDatePart : datePartOf(days);
   let rem = ms - days * DAY_MS;
   const hour = Math.floor(rem / 3600000);
   rem -= hour * 3600000;
@@ -39,6 +44,11 @@ export function isoOf(msIn: number): string {
   rem -= minute * 60000;
   const second = Math.floor(rem / 1000);
   const milli = rem - second * 1000;
+  return `${datePart}${pad2(hour)}:${pad2(minute)}:${pad2(second)}.${pad3(milli)}Z`;
+}
+
+/** `YYYY-MM-DDT` of a day number (days since 1970-01-01); remembered as the last day. */
+function datePartOf(days: number): string {
   // Civil date from days since 1970-01-01 (H. Hinnant's algorithm, proleptic Gregorian).
   const z = days + 719468;
   const era = Math.floor(z / 146097);
@@ -49,7 +59,9 @@ export function isoOf(msIn: number): string {
   const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
   const month = mp < 10 ? mp + 3 : mp - 9;
   const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-  return `${pad4(year)}-${pad2(month)}-${pad2(day)}T${pad2(hour)}:${pad2(minute)}:${pad2(second)}.${pad3(milli)}Z`;
+  lastDays = days;
+  lastDatePart = `${pad4(year)}-${pad2(month)}-${pad2(day)}T`;
+  return lastDatePart;
 }
 
 /** `2024-05-01T12:00:00.123Z` -> `2024-05-01 12:00:00.123`, Snowplow's TSV timestamp form. */

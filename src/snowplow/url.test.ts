@@ -46,3 +46,47 @@ test('property: splitUrl agrees with WHATWG URL on scheme, host and port of gene
     }),
   );
 });
+
+/** The regex splitUrl replaced, as the reference for its hand scan. */
+function splitUrlByRegex(url: string): ReturnType<typeof splitUrl> {
+  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/?#]*)([^?#]*)(?:\?([^#]*))?(?:#([\s\S]*))?$/.exec(url);
+  if (m === null) return undefined;
+  let authority = m[2]!;
+  const at = authority.lastIndexOf('@');
+  if (at !== -1) authority = authority.slice(at + 1);
+  let host = authority;
+  let portText = '';
+  if (authority.startsWith('[')) {
+    const close = authority.indexOf(']');
+    if (close !== -1) {
+      host = authority.slice(0, close + 1);
+      if (authority[close + 1] === ':') portText = authority.slice(close + 2);
+    }
+  } else {
+    const colon = authority.lastIndexOf(':');
+    if (colon !== -1) {
+      host = authority.slice(0, colon);
+      portText = authority.slice(colon + 1);
+    }
+  }
+  if (host === '') return undefined;
+  const parts: NonNullable<ReturnType<typeof splitUrl>> = { scheme: m[1]!, host, port: m[1]!.toLowerCase() === 'https' ? 443 : 80 };
+  if (/^\d{1,5}$/.test(portText)) parts.port = Number(portText);
+  if (m[3]) parts.path = m[3];
+  if (m[4]) parts.query = m[4];
+  if (m[5]) parts.fragment = m[5];
+  return parts;
+}
+
+test('property: the hand scan splits exactly like the regex it replaced, on URL-ish strings', () => {
+  const piece = fc.constantFrom('http', 'HTTPS', 'a1+.-', '1x', ':', '//', '/', '?', '#', '@', '[', ']', '::1', ':8080', ':99999', ':', 'h.com', 'x', '%20', ' ', '\n', 'é', '');
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 12 }), fc.string({ maxLength: 6 }), (pieces, tail) => {
+      const url = pieces.join('') + tail;
+      assert.deepEqual(splitUrl(url), splitUrlByRegex(url), JSON.stringify(url));
+      const web = `https://${url}`;
+      assert.deepEqual(splitUrl(web), splitUrlByRegex(web), JSON.stringify(web));
+    }),
+    { numRuns: 3000 },
+  );
+});
