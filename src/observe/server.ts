@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import type { Logger } from '../util/logger';
 
 export interface Health {
   ok: boolean;
@@ -25,12 +26,26 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host: m[1] || m[2] || '127.0.0.1', port: Number(m[3]) };
 }
 
+/** Whether a host only accepts connections from this machine (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || /^::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
 export async function startObservabilityServer(opts: {
   listen: string;
   registry: Registry;
   health: () => Health;
+  /** Told (warn) when the endpoint is reachable from other machines. */
+  logger?: Logger;
 }): Promise<ObservabilityServer> {
   const { host, port } = parseListen(opts.listen);
+  if (!isLoopbackHost(host)) {
+    opts.logger?.warn(
+      { listen: opts.listen },
+      'http.listen is not a loopback address: /metrics and /healthz (file paths, traffic volumes) are reachable from other machines; bind 127.0.0.1 unless a firewall or a scraper network needs this',
+    );
+  }
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -50,7 +50,7 @@ export function registerProcess(program: Command): void {
       const metrics = createProcessMetrics();
       const state = { healthy: false, detail: 'starting' };
       const server = config.http.enabled
-        ? await startObservabilityServer({ listen: config.http.listen, registry: metrics.registry, health: () => ({ ok: state.healthy, details: { state: state.detail } }) })
+        ? await startObservabilityServer({ listen: config.http.listen, registry: metrics.registry, logger, health: () => ({ ok: state.healthy, details: { state: state.detail } }) })
         : undefined;
       if (server) logger.info({ address: server.address }, 'metrics on /metrics, health on /healthz');
 

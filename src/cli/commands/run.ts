@@ -77,7 +77,7 @@ Exit codes: 0 stopped (or --once done); 2 invalid options or config; 4 a sink fa
       const state: RunState = { healthy: false, detail: 'starting' };
       // A one-shot run has nobody to scrape it; not binding the port also lets it run next to a live agent.
       const server: ObservabilityServer | undefined = config.http.enabled && !opts.once
-        ? await startObservabilityServer({ listen: config.http.listen, registry: metrics.registry, health: () => ({ ok: state.healthy, details: { state: state.detail } }) }).catch((err: unknown) => {
+        ? await startObservabilityServer({ listen: config.http.listen, registry: metrics.registry, logger, health: () => ({ ok: state.healthy, details: { state: state.detail } }) }).catch((err: unknown) => {
             throw usageError(`cannot listen on ${config.http.listen} for /metrics: ${String(err)}`, 'set http.listen in the config (port 0 picks a free one) or http.enabled: false');
           })
         : undefined;

@@ -46,7 +46,7 @@ export function registerTail(program: Command): void {
       const metrics = createTailMetrics();
       const state: PipelineState = { healthy: false, detail: 'starting', delivered: false };
       const server: ObservabilityServer | undefined = config.http.enabled
-        ? await startObservabilityServer({ listen: config.http.listen, registry: metrics.registry, health: () => ({ ok: state.healthy, details: { state: state.detail } }) })
+        ? await startObservabilityServer({ listen: config.http.listen, registry: metrics.registry, logger, health: () => ({ ok: state.healthy, details: { state: state.detail } }) })
         : undefined;
       if (server) logger.info({ address: server.address }, 'metrics on /metrics, health on /healthz');
 
