@@ -1,3 +1,5 @@
+import { maskUrlCredentials } from '../util/secrets';
+
 /**
  * Exit codes every command shares, so cron jobs and systemd can tell failures apart.
  * Documented in README ("Exit codes").
@@ -36,7 +38,9 @@ export const inputError = (message: string, hint?: string) => new CliError(messa
 export const outputError = (message: string, hint?: string) => new CliError(message, ExitCode.output, hint);
 
 /** The single place that turns an error into what the user reads and the process exit code. */
-export function reportAndExitCode(err: unknown, write: (s: string) => void): ExitCode {
+export function reportAndExitCode(err: unknown, writeRaw: (s: string) => void): ExitCode {
+  // A message may quote a URL with its password (a store's connection string).
+  const write = (s: string) => writeRaw(maskUrlCredentials(s));
   if (err instanceof CliError) {
     write(`tailplow: ${err.message}\n`);
     if (err.hint) write(`  ${err.hint}\n`);

@@ -3,6 +3,7 @@
  * can index them. Level from TAILPLOW_LOG_LEVEL or the config (`log_level`).
  */
 import pino from 'pino';
+import { maskSecrets, maskUrlCredentials } from './secrets';
 
 export type Logger = pino.Logger;
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -14,8 +15,14 @@ export function createLogger(opts: { level?: LogLevel; name?: string; destinatio
       level,
       base: { name: opts.name ?? 'tailplow', pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-      // Secrets must never reach a log line, whatever a caller passes in.
+      // Secrets must never reach a log line, whatever a caller passes in: values under secret
+      // keys at any depth, URL passwords in any string, error messages and stacks included.
+      formatters: { level: (label) => ({ level: label }), log: (object) => maskSecrets(object) as Record<string, unknown> },
+      hooks: {
+        logMethod(args, method) {
+          method.apply(this, args.map((a) => (typeof a === 'string' ? maskUrlCredentials(a) : a)) as Parameters<typeof method>);
+        },
+      },
       redact: { paths: ['password', '*.password', 'sasl.*', '*.sasl.*', 'apiKey', '*.apiKey', 'token', '*.token', 'salt', '*.salt'], censor: '***' },
     },
     pino.destination({ fd: opts.destination ?? 2, sync: false }),

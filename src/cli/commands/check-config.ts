@@ -10,21 +10,13 @@ import { ConfigError, loadConfigFile } from '../../config/load';
 import { processConfigSchema } from '../../config/process';
 import { runConfigSchema } from '../../config/run';
 import { tailConfigSchema } from '../../config/tail';
+import { maskSecrets } from '../../util/secrets';
 import { usageError } from '../errors';
 
 const SCHEMAS: Record<string, ZodTypeAny> = { tail: tailConfigSchema, process: processConfigSchema, run: runConfigSchema };
 
-/** Keys whose values are secrets: never printed, whatever the command. */
-const SECRET_KEY = /pass(word)?|secret|token|api_?key|salt|private|credentials/i;
-
-export function maskSecrets(value: unknown, key = ''): unknown {
-  if (SECRET_KEY.test(key) && value !== undefined && value !== null && value !== '') return '***';
-  if (Array.isArray(value)) return value.map((v) => maskSecrets(v));
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, maskSecrets(v, k)]));
-  }
-  return value;
-}
+/** Secrets (by key, and URL passwords) are never printed: src/util/secrets.ts. */
+export { maskSecrets };
 
 export function registerCheckConfig(program: Command): void {
   program
