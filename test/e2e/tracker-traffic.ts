@@ -172,7 +172,11 @@ export function mismatches(stored: Record<string, unknown>, sent: SentEvent): st
   expect('context schemas', JSON.stringify(contextsOf(stored.contexts).map((c) => c.schema)), JSON.stringify(sentSchemas));
   // Enrichments: ua (Chromium is Chrome), campaign and referer of the browser's landing page,
   // anon_ip, and the profile stage's derived context.
-  if (sent.request.source === 'browser') expect('br_family', str(stored.br_family), 'Chrome');
+  if (sent.request.source === 'browser') {
+    expect('br_family', str(stored.br_family), 'Chrome');
+    expect('os_family', str(stored.os_family), 'Linux');
+    expect('dvce_type', str(stored.dvce_type), 'Computer');
+  }
   if (sent.request.source === 'browser' && p.e === 'pv') {
     expect('mkt_source', str(stored.mkt_source), 'capture');
     expect('mkt_medium', str(stored.mkt_medium), 'test');
