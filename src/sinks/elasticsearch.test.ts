@@ -120,7 +120,7 @@ test('client options: API key, basic auth, CA file, no client-side retries', () 
   const caFile = join(dir, 'ca.pem');
   writeFileSync(caFile, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
   assert.equal(String(clientOptionsOf(config({ tls: { caFile: caFile } })).tls?.ca), '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
-  assert.throws(() => clientOptionsOf(config({ tls: { caFile: join(dir, 'missing.pem') } })), /cannot read tls\.caFile .*missing\.pem: ENOENT/);
+  assert.throws(() => clientOptionsOf(config({ tls: { caFile: join(dir, 'missing.pem') } })), /elasticsearch\.tls\.caFile: cannot read .*missing\.pem: ENOENT/);
 });
 
 test('startup installs the index template for the index (dated: its wildcard pattern)', async () => {

@@ -9,7 +9,6 @@
  * overwritten). Items Elasticsearch refuses for their content (400: mapping) come back in
  * `failed` and become bad rows. A node that cannot be reached throws a retriable error.
  */
-import { readFileSync } from 'node:fs';
 // Types only at the top: the client takes ~0.4 s to load, so it is required when a sink is created,
 // not by every command that merely validates a config.
 import type { Client, ClientOptions } from '@elastic/elasticsearch';
@@ -19,6 +18,7 @@ import type { StageFailure } from '../stages/stage';
 import { buildIndexTemplate, compileIndexName, eventDocument, indexNameProblem } from '../storage/elasticsearch-template';
 import { backoffDelay, RetriableError, sleep as realSleep, type RetryPolicy } from '../util/retry';
 import type { Sink, SinkDeps } from './sink';
+import { isTlsVerificationError, readPem } from '../util/tls';
 
 /** Why an event was not stored (closed set: metric label and bad-row message prefix). */
 export type ElasticsearchFailureReason =
@@ -70,8 +70,13 @@ export const elasticsearchSinkSchema = z
       .describe('Time that picks the dated index; derived_tstamp falls back to collector_tstamp when absent.'),
     auth: authSchema.optional(),
     tls: z
-      .object({ caFile: z.string().min(1).describe('PEM file with the CA that signed the nodes\' certificates.') })
+      .object({
+        caFile: z.string().min(1).optional().describe('PEM file with the CA that signed the nodes\' certificates (default: the system CAs).'),
+        certFile: z.string().min(1).optional().describe('Client certificate (PEM) for nodes or proxies that verify clients; needs keyFile.'),
+        keyFile: z.string().min(1).optional().describe('Client private key (PEM, unencrypted); needs certFile.'),
+      })
       .strict()
+      .refine((tls) => !tls.certFile === !tls.keyFile, { message: 'certFile and keyFile go together (mutual TLS needs both)' })
       .optional()
       .describe('TLS settings for https nodes.'),
     refresh: z
@@ -134,6 +139,8 @@ export class ElasticsearchUnavailableError extends RetriableError {
 
 /** True for errors of the Elasticsearch client that mean "down or busy" rather than "wrong request". */
 export function isUnavailableError(err: unknown): boolean {
+  // An untrusted or refused certificate is a configuration problem: retrying cannot fix it.
+  if (isTlsVerificationError(err)) return false;
   if (err instanceof RetriableError) return true;
   // By name, so this works without loading the client (its error classes keep these names).
   const e = err as { name?: string; statusCode?: number } | null;
@@ -152,13 +159,12 @@ export function clientOptionsOf(config: ElasticsearchSinkConfig): ClientOptions 
   };
   if (config.auth) options.auth = 'apiKey' in config.auth ? { apiKey: config.auth.apiKey } : { username: config.auth.username, password: config.auth.password };
   if (config.tls) {
-    let ca: Buffer;
-    try {
-      ca = readFileSync(config.tls.caFile);
-    } catch (e) {
-      throw new Error(`elasticsearch sink: cannot read tls.caFile ${config.tls.caFile}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-    }
-    options.tls = { ca };
+    const tls = config.tls;
+    options.tls = {
+      ...(tls.caFile ? { ca: readPem('elasticsearch.tls.caFile', tls.caFile) } : {}),
+      ...(tls.certFile ? { cert: readPem('elasticsearch.tls.certFile', tls.certFile) } : {}),
+      ...(tls.keyFile ? { key: readPem('elasticsearch.tls.keyFile', tls.keyFile) } : {}),
+    };
   }
   return options;
 }

@@ -37,11 +37,16 @@ const TLS_VERIFICATION_CODES = new Set([
   'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
 ]);
 
+/** The messages of those errors, for clients that keep only the message (the Elasticsearch transport). */
+const TLS_VERIFICATION_MESSAGE =
+  /unable to verify the first certificate|unable to get (local )?issuer certificate|self[- ]signed certificate|certificate has expired|certificate is not yet valid|does not match certificate's altnames|alert certificate required|alert bad certificate|alert unknown ca/i;
+
 /** True when `err` (or an error it wraps) is a failed TLS certificate verification, ours or the peer's. */
 export function isTlsVerificationError(err: unknown): boolean {
-  let e = err as { code?: unknown; cause?: unknown; originalError?: unknown } | undefined;
+  let e = err as { code?: unknown; message?: unknown; cause?: unknown; originalError?: unknown } | undefined;
   for (let depth = 0; e && depth < 5; depth++) {
     if (typeof e.code === 'string' && TLS_VERIFICATION_CODES.has(e.code)) return true;
+    if (typeof e.message === 'string' && TLS_VERIFICATION_MESSAGE.test(e.message)) return true;
     e = (e.originalError ?? e.cause) as typeof e;
   }
   return false;
