@@ -3,6 +3,8 @@ import { closeSync, createWriteStream, fstatSync, ftruncateSync, openSync, readS
 import type { Writable } from 'node:stream';
 import type { Producer } from '../kafka/producer';
 import type { DecodedBatch } from '../pipeline/batch-decode';
+import type { BatchGuard, StageSinkRunner } from '../pipeline/process';
+import type { SnowplowEvent } from '../snowplow/event';
 
 export interface ReplayOutput {
   /** Resolves when the batch is delivered (written to the OS, or acknowledged by Kafka). */
@@ -100,5 +102,20 @@ export function kafkaOutput(producer: Producer, topics: { topic: string; badTopi
       ]);
     },
     close: () => producer.close(),
+  };
+}
+
+/**
+ * `--output embedded`: the stages and sinks of a run config in this process (run/processing.ts),
+ * the embedded store by default. A batch is delivered when every sink and the bad-row file stored it.
+ */
+export function stageSinkOutput(run: StageSinkRunner, close: () => Promise<void>): ReplayOutput {
+  const guard: BatchGuard = { check: () => {}, isAbandon: () => false, waiting: '' };
+  return {
+    async write(batch) {
+      const events = batch.events.map((e) => JSON.parse(e.value) as SnowplowEvent);
+      await run(events, batch.bad.map((b) => ({ key: null, value: b.value })), guard);
+    },
+    close,
   };
 }

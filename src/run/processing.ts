@@ -46,12 +46,63 @@ export async function openProcessing(config: ProcessingConfig, logger: Logger, m
     throw err;
   }
   const embeddedConfig = config.sinks.find((s) => s.type === 'embedded');
+  const runner = createStageSinkRunner(stages, sinks, badRows, metrics, logger, { retry: opts.retry });
+  const run = serialisedGroupCommit(runner);
   return {
-    run: createStageSinkRunner(stages, sinks, badRows, metrics, logger, { retry: opts.retry }),
+    run,
     stages,
     sinks,
     badRowsPath: badRows.path,
     embedded: embeddedConfig?.type === 'embedded' ? { path: embeddedStorePath(embeddedConfig, config.dataDir), table: embeddedConfig.table } : undefined,
     close,
   };
+}
+
+/** Events per combined runner call at most. */
+export const MAX_GROUP_EVENTS = 20_000;
+
+/**
+ * The tail loop and replay hand over the next batch before the previous one is stored. Batches go
+ * through the stages one call at a time, in the order they came, so a visitor's profile sees its
+ * events in order (the processor gets the same from Kafka: one batch per partition at a time).
+ * Batches that queue up while a call runs are combined into the next call (group commit): one
+ * insert and one profile transaction for many small batches, each resolved when that call is stored.
+ */
+export function serialisedGroupCommit(runner: StageSinkRunner, maxEvents = MAX_GROUP_EVENTS): StageSinkRunner {
+  interface Waiting {
+    events: Parameters<StageSinkRunner>[0];
+    bad: Parameters<StageSinkRunner>[1];
+    guard: Parameters<StageSinkRunner>[2];
+    resolve: () => void;
+    reject: (err: unknown) => void;
+  }
+  const queue: Waiting[] = [];
+  let running = false;
+  const drain = async () => {
+    running = true;
+    while (queue.length) {
+      const group: Waiting[] = [queue.shift()!];
+      let size = group[0]!.events.length;
+      while (queue.length && size + queue[0]!.events.length <= maxEvents) {
+        size += queue[0]!.events.length;
+        group.push(queue.shift()!);
+      }
+      try {
+        await runner(
+          group.flatMap((w) => w.events),
+          group.flatMap((w) => w.bad),
+          group[0]!.guard,
+        );
+        for (const w of group) w.resolve();
+      } catch (err) {
+        for (const w of group) w.reject(err);
+      }
+    }
+    running = false;
+  };
+  return (events, bad, guard) =>
+    new Promise<void>((resolve, reject) => {
+      queue.push({ events, bad, guard, resolve, reject });
+      if (!running) void drain();
+    });
 }

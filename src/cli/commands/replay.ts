@@ -4,6 +4,8 @@
  * that de-duplicates on event_id; `--state` makes re-runs resume instead of repeat.
  */
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { Registry } from 'prom-client';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { ConfigError, loadConfigFile, parseConfigText } from '../../config/load';
@@ -17,7 +19,10 @@ import { DecodeTally } from '../../pipeline/decode-lines';
 import { createDecodePool } from '../../pipeline/decode-pool';
 import { isRetriableKafkaError } from '../../pipeline/kafka-output';
 import { inTimeOrder, resolveInputs, uncompressedSize } from '../../replay/files';
-import { fileStream, kafkaOutput, nullOutput, streamOutput, type ReplayOutput } from '../../replay/outputs';
+import { fileStream, kafkaOutput, nullOutput, stageSinkOutput, streamOutput, type ReplayOutput } from '../../replay/outputs';
+import { openProcessing } from '../../run/processing';
+import { createProcessMetrics } from '../../observe/process-metrics';
+import { loadRunConfig } from './run';
 import { createProgress } from '../../replay/progress';
 import { acquireLock, loadState, LockedError, saveState, type ReplayState } from '../../replay/state';
 import { parseTimeBound } from '../../replay/time-range';
@@ -29,7 +34,8 @@ import { logFormatOption, maxLineBytesOption, parserFromOptions, positiveInt } f
 interface ReplayOptions {
   logFormat: string;
   maxLineBytes: number;
-  output: 'kafka' | 'json' | 'tsv' | 'null';
+  output: 'kafka' | 'json' | 'tsv' | 'null' | 'embedded';
+  dataDir?: string;
   out?: string;
   bad?: string;
   since?: string;
@@ -63,14 +69,15 @@ export function registerReplay(program: Command): void {
     .description('Backfill historic nginx logs (plain or .gz, any order) into Kafka or as JSON/TSV; resumable with --state')
     .argument('<files...>', 'log files or globs, e.g. "/var/log/nginx/tracker.log*"')
     .addOption(logFormatOption())
-    .addOption(new Option('-o, --output <output>', 'kafka, json, tsv or null').choices(['kafka', 'json', 'tsv', 'null']).default('kafka'))
+    .addOption(new Option('-o, --output <output>', 'kafka, json, tsv, null, or embedded (the stages and sinks of `tailplow run`: by default enrich, profile and the embedded store)').choices(['kafka', 'json', 'tsv', 'null', 'embedded']).default('kafka'))
     .option('--out <file>', 'for json/tsv: write events here instead of stdout (appended to when --state is given)')
     .option('--bad <file>', 'write bad rows (Snowplow bad-row JSON) here; kafka output sends them to the bad topic')
     .option('--since <time>', 'only events with collector time >= this (ISO date/time, or 30m, 12h, 2d, 1w ago)')
     .option('--until <time>', 'only events with collector time < this')
     .option('--dry-run', 'read and decode everything, send nothing: counts per file, event type, bad-row reason, time range')
     .option('--state <file>', 'remember delivered files/offsets here; a re-run continues where this one stopped')
-    .option('-c, --config <file>', 'YAML config for Kafka settings (same file as `tail`: kafka, output.topic, output.badTopic)')
+    .option('-c, --config <file>', 'YAML config: for kafka the `tail` file (kafka, output.topic, output.badTopic); for embedded the `run` file (dataDir, stages, sinks)')
+    .option('--data-dir <dir>', 'for embedded: the data directory of `tailplow run` (default ./tailplow-data, or dataDir of -c)')
     .option('--brokers <list>', 'Kafka brokers, comma separated')
     .addOption(new Option('--workers <n>', 'decoding threads (0: decode in the main thread)').default(Math.max(1, availableParallelism())).argParser((v) => (v === '0' ? 0 : positiveInt(v))))
     .addOption(new Option('--progress <mode>', 'auto (bar on a terminal, JSON lines otherwise), bar, json, none').choices(['auto', 'bar', 'json', 'none']).default('auto'))
@@ -308,6 +315,7 @@ function lockOrExplain(stateFile: string): () => void {
 
 async function openOutput(output: string, opts: ReplayOptions, logger: ReturnType<typeof createLogger>): Promise<ReplayOutput> {
   if (output === 'null') return nullOutput;
+  if (output === 'embedded') return openEmbeddedOutput(opts, logger);
   if (output === 'json' || output === 'tsv') {
     // With --state, earlier runs' output is delivered work: append to it, never truncate it.
     const append = opts.state !== undefined;
@@ -341,6 +349,16 @@ async function openOutput(output: string, opts: ReplayOptions, logger: ReturnTyp
       }),
     close: out.close,
   };
+}
+
+/** The run config's stages and sinks, retried a while (a cron job should end), then exit 4. */
+async function openEmbeddedOutput(opts: ReplayOptions, logger: ReturnType<typeof createLogger>): Promise<ReplayOutput> {
+  const config = loadRunConfig([], { config: opts.config, dataDir: opts.dataDir });
+  const metrics = createProcessMetrics(new Registry());
+  const processing = await openProcessing({ ...config, dataDir: resolve(config.dataDir) }, logger, metrics, { retry: { initialMs: 200, maxMs: 10_000, maxAttempts: 8 } }).catch((err: unknown) => {
+    throw err instanceof CliError ? err : outputError(`cannot open the stages and sinks: ${String(err)}`);
+  });
+  return stageSinkOutput(processing.run, processing.close);
 }
 
 function dryRunReport(s: { per_file: Array<{ file: string; status: string; lines?: number; events?: number; bad?: number }>; events_by_type: Record<string, number>; bad_by_reason: Record<string, number>; time_range: { from?: string; to?: string } | null; lines: number; events: number; bad: number; skipped: number }): string {
