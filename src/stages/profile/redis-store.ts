@@ -172,11 +172,14 @@ for _, visitor in ipairs(order) do
       redis.call('HSET', st.seenvKey, unpack(hargs))
     end
     local cutoff = string.format('%.0f', tonumber(h.last_seen_ms) - window)
-    local old = redis.call('ZRANGEBYSCORE', st.seenKey, '-inf', '(' .. cutoff)
-    for j = 1, #old, 1000 do
-      redis.call('HDEL', st.seenvKey, unpack(old, j, math.min(j + 999, #old)))
+    -- Every remembered id is at least first_seen_ms old: a visitor younger than the window has none to forget.
+    if tonumber(h.first_seen_ms) < tonumber(cutoff) then
+      local old = redis.call('ZRANGEBYSCORE', st.seenKey, '-inf', '(' .. cutoff)
+      for j = 1, #old, 1000 do
+        redis.call('HDEL', st.seenvKey, unpack(old, j, math.min(j + 999, #old)))
+      end
+      if #old > 0 then redis.call('ZREMRANGEBYSCORE', st.seenKey, '-inf', '(' .. cutoff) end
     end
-    if #old > 0 then redis.call('ZREMRANGEBYSCORE', st.seenKey, '-inf', '(' .. cutoff) end
     if ttl > 0 then
       redis.call('EXPIRE', st.profileKey, ttl)
       redis.call('EXPIRE', st.seenKey, ttl)
