@@ -37,6 +37,12 @@ export const clickhouseSinkSchema = z
       .default(false)
       .describe('Server-side batching (async_insert with wait_for_async_insert=1, so a write is still acknowledged only once stored). ClickHouse >= 21.11; ignored, with a warning, on older servers.'),
     requestTimeoutMs: z.number().int().positive().default(30_000).describe('Give up on one request after this long (it is then retried).'),
+    ttlDays: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('Retention: delete events older than this many days (by derived_tstamp) with a table TTL (ClickHouse 19.6+; 18.16 refuses it at start). Default: keep everything.'),
   })
   .strict()
   .describe('Store events in a ClickHouse server (one row per event_id after merges or FINAL).');
@@ -60,5 +66,6 @@ export async function createClickHouseSink(config: ClickHouseSinkConfig, deps: S
     database: config.database,
     logger: deps.logger,
     readyFields: { version: store.version, schema: store.variant },
+    ttlDays: config.ttlDays,
   });
 }

@@ -19,6 +19,12 @@ export const embeddedSinkSchema = z
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and _, not starting with a digit')
       .default('events')
       .describe('Table for the events; created if absent.'),
+    ttlDays: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('Retention: delete events older than this many days (by derived_tstamp) with a table TTL (ClickHouse 19.6+; 18.16 refuses it at start). Default: keep everything.'),
   })
   .strict()
   .describe('Store events in an embedded ClickHouse engine (chDB) in the data directory.');
@@ -29,5 +35,5 @@ export const embeddedStorePath = (config: EmbeddedSinkConfig, dataDir: string) =
 
 export async function createEmbeddedSink(config: EmbeddedSinkConfig, deps: SinkDeps): Promise<Sink> {
   const store = await createChdbStore(embeddedStorePath(config, deps.dataDir));
-  return openEventTableSink(store, { name: 'embedded', table: config.table, logger: deps.logger, readyFields: { version: store.version, path: store.path } });
+  return openEventTableSink(store, { name: 'embedded', table: config.table, logger: deps.logger, readyFields: { version: store.version, path: store.path }, ttlDays: config.ttlDays });
 }

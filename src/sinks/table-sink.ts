@@ -5,6 +5,7 @@
  */
 import type { EventStore } from '../storage/event-store';
 import { openEventTable } from '../storage/event-table';
+import { applyRetention } from '../storage/retention';
 import type { Logger } from '../util/logger';
 import { isRetriableDefault } from '../util/retry';
 import type { Sink } from './sink';
@@ -17,11 +18,16 @@ export interface EventTableSinkOptions {
   logger: Logger;
   /** More fields for the "sink ready" log line (engine version, layout, path). */
   readyFields: Record<string, unknown>;
+  /** Retention: rows older than this many days (by derived_tstamp) are deleted by a table TTL. */
+  ttlDays?: number;
 }
 
 export async function openEventTableSink(store: EventStore, options: EventTableSinkOptions): Promise<Sink> {
   try {
     const table = await openEventTable(store, { table: options.table, database: options.database });
+    if (options.ttlDays !== undefined && (await applyRetention(store, table.qualifiedTable, options.ttlDays))) {
+      options.logger.info({ sink: options.name, table: table.qualifiedTable, ttlDays: options.ttlDays }, 'table TTL set: older rows are deleted at merges');
+    }
     options.logger.info({ sink: options.name, ...options.readyFields, table: table.qualifiedTable }, `${options.name} sink ready`);
     return {
       name: options.name,
