@@ -2,6 +2,10 @@
 // ClickHouse 18.16 serving https_port itself (scripts/services/clickhouse.sh with its HTTPS port
 // and a CA for client certificates): events stored over TLS; an untrusted server certificate,
 // a missing client certificate and a wrong password fail without the password in the error.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
@@ -12,6 +16,7 @@ import { silentLogger } from '../../src/util/logger';
 import { RetriableError } from '../../src/util/retry';
 import { CLICKHOUSE_PASSWORD_USER, freePort, startPrivateService, uniqueName, type PrivateService } from '../support/services';
 import { eventsOverTime } from '../storage/analytics';
+import { TAILPLOW_BIN } from '../support/tailplow-child';
 import { createTestPki, type TestPki } from './certs';
 
 let pki: TestPki;
@@ -92,5 +97,33 @@ describe('clickhouse sink over HTTPS (ClickHouse 18.16 https_port, client certif
     assert.ok(!(error instanceof RetriableError), `${error.name}: ${error.message}`);
     assert.match(error.message, /password/i);
     assert.ok(!error.message.includes(wrong));
+  });
+
+  test('tailplow process stops at start-up on a refused password instead of retrying the sink forever', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tailplow-sec-process-'));
+    try {
+      const wrong = 'wrong-ClickHouse-pw-2';
+      const config = {
+        dataDir: join(dir, 'data'),
+        http: { enabled: false },
+        // Never reached: the sinks start before the consumer.
+        kafka: { brokers: [`127.0.0.1:${await freePort()}`] },
+        sinks: [{ type: 'clickhouse', url: httpsUrl, username: CLICKHOUSE_PASSWORD_USER.username, password: '${TEST_CLICKHOUSE_PASSWORD}', tls: mutualTls() }],
+      };
+      writeFileSync(join(dir, 'process.yaml'), JSON.stringify(config));
+      const started = Date.now();
+      const child = spawn(process.execPath, [TAILPLOW_BIN, 'process', '-c', join(dir, 'process.yaml')], { env: { ...process.env, TEST_CLICKHOUSE_PASSWORD: wrong }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      const code = await new Promise<number | null>((done) => child.on('exit', (c) => done(c)));
+      clearTimeout(timer);
+      assert.notEqual(code, null, `killed after ${Date.now() - started} ms: still retrying\n${stderr}`);
+      assert.notEqual(code, 0, stderr);
+      assert.match(stderr, /Wrong password/i);
+      assert.ok(!stderr.includes(wrong), 'the password leaked to stderr');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -18,7 +18,7 @@ import type { Sink } from '../../sinks/sink';
 import { createStage } from '../../stages/registry';
 import type { Stage } from '../../stages/stage';
 import { createLogger } from '../../util/logger';
-import { withRetry } from '../../util/retry';
+import { RetriableError, withRetry } from '../../util/retry';
 import { outputError, usageError } from '../errors';
 
 interface ProcessOptions {
@@ -63,14 +63,17 @@ export function registerProcess(program: Command): void {
       try {
         for (const s of config.stages) stages.push(await createStage(s, deps));
         const kafka = createKafka(config.kafka, logger);
-        const connect = <T>(what: string, fn: () => Promise<T>) =>
+        const connect = <T>(what: string, fn: () => Promise<T>, isRetriable: (err: unknown) => boolean = isRetriableKafkaError) =>
           withRetry(fn, {
-            isRetriable: isRetriableKafkaError,
+            isRetriable,
             signal: stop.signal,
             onRetry: (err, attempt) => logger.warn({ err: String(err), attempt }, `${what}: cannot connect; retrying`),
           });
         state.detail = 'connecting';
-        for (const s of config.sinks) sinks.push(await connect(`sink ${s.type}`, () => createSink(s, { ...deps, kafka: config.kafka })));
+        // A sink that cannot start says whether waiting helps (RetriableError: server down); a refused
+        // password or certificate does not, so it stops the processor with its message.
+        const sinkStartRetriable = (err: unknown) => err instanceof RetriableError || ((err as Error | null)?.name?.startsWith('KafkaJS') === true && isRetriableKafkaError(err));
+        for (const s of config.sinks) sinks.push(await connect(`sink ${s.type}`, () => createSink(s, { ...deps, kafka: config.kafka }), sinkStartRetriable));
         const badProducer = await connect('bad-row producer', () => createKafkaProducer(kafka, config.badRows));
         const consumer = await connect('consumer', () => createGroupConsumer(kafka, config.source));
         const handle = createBatchProcessor(stages, sinks, { send: (rows) => badProducer.send(config.badRows.topic, rows) }, metrics, logger);
