@@ -158,14 +158,33 @@ const TIMESTAMP_RANGE: Record<SchemaVariant, readonly [number, number]> = {
 };
 const INT32: readonly [number, number] = [-2147483648, 2147483647];
 
+const FIELD_BY_NAME: ReadonlyMap<string, FieldSpec> = new Map(ENRICHED_FIELDS.map((field) => [field.name, field]));
+
 /**
  * The JSONEachRow row of one event: canonical fields only (anything else on the event is not
  * stored), absent fields left out so the column default (NULL) applies. Values are checked
  * against the column types here, because ClickHouse wraps overflowing integers and dates
  * instead of refusing them.
+ *
+ * Walks the event's own fields (~45) rather than all 131 columns: the lookups of absent fields
+ * were a fifth of the sink's CPU (bench/storage). An event with a problem is walked again in
+ * column order, so the problem reported is the first in column order, as before.
  */
 export function eventRowOf(event: SnowplowEvent, variant: SchemaVariant): RowOutcome {
   const source = event as Record<string, unknown>;
+  const row: EventRow = {};
+  for (const name in source) {
+    const field = FIELD_BY_NAME.get(name);
+    if (field === undefined) continue;
+    const value = source[name];
+    if (value === undefined || value === null) continue;
+    if (putField(row, field, value, variant) !== undefined) return rowInColumnOrder(source, variant);
+  }
+  for (const name of REQUIRED) if (row[name] === undefined) return rowInColumnOrder(source, variant);
+  return { ok: true, row };
+}
+
+function rowInColumnOrder(source: Record<string, unknown>, variant: SchemaVariant): RowOutcome {
   const row: EventRow = {};
   for (const field of ENRICHED_FIELDS) {
     const value = source[field.name];
@@ -173,49 +192,68 @@ export function eventRowOf(event: SnowplowEvent, variant: SchemaVariant): RowOut
       if (REQUIRED.has(field.name)) return { ok: false, reason: 'missing_field', message: `${field.name} is missing` };
       continue;
     }
-    const bad = (what: string): RowOutcome => ({ ok: false, reason: 'invalid_value', message: `${field.name}: ${what}, got ${describe(value)}` });
-    switch (field.type) {
-      case 'string':
-        if (typeof value !== 'string') return bad('expected a string');
-        if (REQUIRED.has(field.name) && value === '') return { ok: false, reason: 'missing_field', message: `${field.name} is empty` };
-        row[field.name] = value;
-        break;
-      case 'int':
-        if (typeof value !== 'number' || !Number.isInteger(value) || value < INT32[0] || value > INT32[1]) return bad('expected a 32-bit integer');
-        row[field.name] = value;
-        break;
-      case 'float':
-        if (typeof value !== 'number' || !Number.isFinite(value)) return bad('expected a finite number');
-        row[field.name] = value;
-        break;
-      case 'bool':
-        if (typeof value !== 'boolean') return bad('expected true or false');
-        row[field.name] = variant === 'modern' ? value : value ? 1 : 0;
-        break;
-      case 'timestamp': {
-        const ms = typeof value === 'string' ? Date.parse(value) : NaN;
-        const [min, max] = TIMESTAMP_RANGE[variant];
-        if (!Number.isFinite(ms)) return bad('expected an ISO-8601 timestamp');
-        if (ms < min || ms > max) return bad(`outside ${new Date(min).toISOString()} .. ${new Date(max).toISOString()}`);
-        // 'YYYY-MM-DD hh:mm:ss.sss' in UTC: what both DateTime parsers take without best_effort.
-        const text = new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
-        if (variant === 'modern') row[field.name] = text;
-        else {
-          row[field.name] = text.slice(0, 19);
-          row[msColumnOf(field.name)] = ((ms % 1000) + 1000) % 1000;
-        }
-        break;
-      }
-      case 'json':
-        if (typeof value === 'string') {
-          if (!isJson(value)) return bad('expected JSON');
-          row[field.name] = value;
-        } else if (typeof value === 'object') row[field.name] = JSON.stringify(value);
-        else return bad('expected a JSON object or array');
-        break;
-    }
+    const problem = putField(row, field, value, variant);
+    if (problem) return problem;
   }
   return { ok: true, row };
+}
+
+/** Sets the field's column(s) in `row`; a problem with the value comes back instead. */
+function putField(row: EventRow, field: FieldSpec, value: unknown, variant: SchemaVariant): Extract<RowOutcome, { ok: false }> | undefined {
+  const bad = (what: string) => ({ ok: false as const, reason: 'invalid_value' as const, message: `${field.name}: ${what}, got ${describe(value)}` });
+  switch (field.type) {
+    case 'string':
+      if (typeof value !== 'string') return bad('expected a string');
+      if (REQUIRED.has(field.name) && value === '') return { ok: false, reason: 'missing_field', message: `${field.name} is empty` };
+      row[field.name] = value;
+      break;
+    case 'int':
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < INT32[0] || value > INT32[1]) return bad('expected a 32-bit integer');
+      row[field.name] = value;
+      break;
+    case 'float':
+      if (typeof value !== 'number' || !Number.isFinite(value)) return bad('expected a finite number');
+      row[field.name] = value;
+      break;
+    case 'bool':
+      if (typeof value !== 'boolean') return bad('expected true or false');
+      row[field.name] = variant === 'modern' ? value : value ? 1 : 0;
+      break;
+    case 'timestamp': {
+      const ms = typeof value === 'string' ? Date.parse(value) : NaN;
+      const [min, max] = TIMESTAMP_RANGE[variant];
+      if (!Number.isFinite(ms)) return bad('expected an ISO-8601 timestamp');
+      if (ms < min || ms > max) return bad(`outside ${new Date(min).toISOString()} .. ${new Date(max).toISOString()}`);
+      // 'YYYY-MM-DD hh:mm:ss.sss' in UTC: what both DateTime parsers take without best_effort.
+      const text = isNormalIso(value as string) ? `${(value as string).slice(0, 10)} ${(value as string).slice(11, 23)}` : new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
+      if (variant === 'modern') row[field.name] = text;
+      else {
+        row[field.name] = text.slice(0, 19);
+        row[msColumnOf(field.name)] = ((ms % 1000) + 1000) % 1000;
+      }
+      break;
+    }
+    case 'json':
+      if (typeof value === 'string') {
+        if (!isJson(value)) return bad('expected JSON');
+        row[field.name] = value;
+      } else if (typeof value === 'object') row[field.name] = JSON.stringify(value);
+      else return bad('expected a JSON object or array');
+      break;
+  }
+  return undefined;
+}
+
+const CANONICAL_ISO = /^\d{4}-\d\d-(\d\d)T(\d\d):\d\d:\d\d\.\d{3}Z$/;
+
+/**
+ * Whether a timestamp Date.parse accepted is already in the form toISOString gives (what the
+ * decoder writes), so it can be cut instead of rebuilt. Date.parse rolls a day past the month's
+ * end (02-30) and hour 24 over to the next day: those go the slow way.
+ */
+function isNormalIso(text: string): boolean {
+  const m = CANONICAL_ISO.exec(text);
+  return m !== null && Number(m[1]) <= 28 && Number(m[2]) <= 23;
 }
 
 function isJson(text: string): boolean {
