@@ -3,7 +3,8 @@
 // The same real tracker traffic as tracker-kafka.integration.test.ts (browser tracker in
 // Chromium, node tracker, GET and POST, the log rotated twice mid-traffic), through the single
 // process `tailplow run` (tail -> enrich -> profile in the embedded LMDB store -> embedded chDB
-// store) instead of Kafka and servers: exactly the events sent, with their fields, in the store.
+// store) instead of Kafka and servers: exactly the events sent, with their fields, in the store,
+// as `tailplow query` sees it while run is running and as chDB reads it after run stopped.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createChdbStore } from '../../src/storage/chdb-store';
 import { startTestNginx } from '../support/nginx-service';
+import { runTailplow } from '../support/replay-logs';
 import { waitFor } from '../support/services';
 import { createTailplowSpawner } from '../support/tailplow-child';
 import { FULL_ENRICH_STAGE } from '../process/processor-agent';
@@ -63,6 +65,11 @@ test('browser and node trackers -> nginx (rotated twice mid-traffic) -> tailplow
     throw new Error(`${err.message}\n-- tailplow run:\n${run.logs().slice(-15).join('\n')}`);
   });
   assert.equal(await run.metric('tailplow_bad_rows_total'), 0, 'no bad rows (CORS preflights are skipped, not bad)');
+  // `tailplow query` while run still holds the store (it reads a copy): the events per type.
+  const query = await runTailplow(['query', '-c', configFile, '--format', 'json', 'SELECT event, uniqExact(event_id) AS n FROM events GROUP BY event']);
+  assert.equal(query.code, 0, query.stderr);
+  const perType = Object.fromEntries(query.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; n: string | number }).map((r) => [r.event, Number(r.n)]));
+  assert.deepEqual(perType, countByEvent(sent), 'tailplow query: events per type');
   // The embedded store is one process's: stop `run` (SIGTERM, saves the registry) to read it.
   assert.deepEqual(await run.stop(), { code: 0, signal: null });
   t.diagnostic(`stored and stopped ${((performance.now() - started) / 1000).toFixed(1)} s after start (nginx, Chromium included)`);
