@@ -17,7 +17,7 @@ import type { Analytics } from './queries';
 export interface DashboardData extends Analytics {
   readonly generatedAt: string;
 }
-import { GRANULARITIES } from './queries';
+import { FIRST_VIEWS, GRANULARITIES, VIEW_NAMES } from './queries';
 
 /** Chart.js's UMD build, from the installed package (no CDN: the dashboard works offline). */
 export function chartJsPath(): string {
@@ -48,7 +48,13 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.char
 const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 
 export function renderPage(opts: PageOptions): string {
-  const config = { mode: opts.mode, refreshSeconds: opts.refreshSeconds ?? 10, granularities: GRANULARITIES, location: opts.location };
+  const config = {
+    mode: opts.mode,
+    refreshSeconds: opts.refreshSeconds ?? 10,
+    location: opts.location,
+    // Two requests: the numbers and the chart first, then the rankings (each view is a query).
+    phases: [FIRST_VIEWS, VIEW_NAMES.filter((v) => !FIRST_VIEWS.includes(v))],
+  };
   const scripts =
     opts.mode === 'live'
       ? '<script src="assets/chart.umd.js"></script>\n<script src="app.js"></script>'
@@ -174,6 +180,7 @@ var charts = {};
 var timer = null;
 var inFlight = null;
 var nf = new Intl.NumberFormat('en');
+var queryMs = 0;
 
 function el(tag, attrs, text) {
   var e = document.createElement(tag);
@@ -297,22 +304,28 @@ function upsertChart(id, type, labels, datasets, options) {
 }
 function renderCharts(a) {
   var v = a.views, g = a.filters.granularity;
-  var byT = {};
-  v.timeseries.forEach(function (r) { byT[r.t] = r; });
-  var labels = a.buckets.map(function (t) { return utcLabel(t, g); });
-  var series = function (field, label, color) {
-    return { label: label, data: a.buckets.map(function (t) { return byT[t] ? byT[t][field] : 0; }), borderColor: color, backgroundColor: color, pointRadius: a.buckets.length > 60 ? 0 : 2, borderWidth: 2, tension: 0.2 };
-  };
-  upsertChart('timeseries', 'line', labels, [series('page_views', 'Page views', COLORS[0]), series('sessions', 'Sessions', COLORS[1]), series('visitors', 'Visitors', COLORS[2])],
-    { interaction: { mode: 'index', intersect: false }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } }, x: { ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 8 } } } });
+  if (v.timeseries) {
+    var byT = {};
+    v.timeseries.forEach(function (r) { byT[r.t] = r; });
+    var labels = a.buckets.map(function (t) { return utcLabel(t, g); });
+    var series = function (field, label, color) {
+      return { label: label, data: a.buckets.map(function (t) { return byT[t] ? byT[t][field] : 0; }), borderColor: color, backgroundColor: color, pointRadius: a.buckets.length > 60 ? 0 : 2, borderWidth: 2, tension: 0.2 };
+    };
+    upsertChart('timeseries', 'line', labels, [series('page_views', 'Page views', COLORS[0]), series('sessions', 'Sessions', COLORS[1]), series('visitors', 'Visitors', COLORS[2])],
+      { interaction: { mode: 'index', intersect: false }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } }, x: { ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 8 } } } });
+  }
   var doughnut = function (id, rows, key) {
     upsertChart(id, 'doughnut', rows.map(function (r) { return r[key]; }), [{ data: rows.map(function (r) { return r.visitors; }), backgroundColor: COLORS }]);
   };
-  doughnut('new_vs_returning', v.new_vs_returning, 'kind');
-  doughnut('device_types', v.device_types, 'device');
-  var nvr = document.getElementById('new_vs_returning');
-  v.new_vs_returning.forEach(function (r) { nvr.setAttribute('data-' + r.kind, String(r.visitors)); });
-  ['new', 'returning'].forEach(function (k) { if (!v.new_vs_returning.some(function (r) { return r.kind === k; })) nvr.setAttribute('data-' + k, '0'); });
+  if (v.new_vs_returning) {
+    doughnut('new_vs_returning', v.new_vs_returning, 'kind');
+    var nvr = document.getElementById('new_vs_returning');
+    ['new', 'returning'].forEach(function (k) {
+      var row = v.new_vs_returning.filter(function (r) { return r.kind === k; })[0];
+      nvr.setAttribute('data-' + k, String(row ? row.visitors : 0));
+    });
+  }
+  if (v.device_types) doughnut('device_types', v.device_types, 'device');
 }
 function renderApps(apps) {
   var select = form.app_id, current = select.value;
@@ -322,14 +335,16 @@ function renderApps(apps) {
   select.value = current;
 }
 
-function render(a) {
-  renderKpis(a.views);
+/** Renders the views present in \`a\`; \`last\` marks the page complete (data-rendered). */
+function render(a, last) {
+  if (a.views.summary && a.views.engagement) renderKpis(a.views);
   renderCharts(a);
-  Object.keys(TABLES).forEach(function (name) { renderTable(name, a.views[name]); });
-  renderApps(a.views.apps);
+  Object.keys(TABLES).forEach(function (name) { if (a.views[name]) renderTable(name, a.views[name]); });
+  if (a.views.apps) renderApps(a.views.apps);
   var f = a.filters;
-  document.getElementById('footer').textContent = 'Events ' + utcLabel(f.from, 'minute') + ' – ' + utcLabel(f.to, 'minute') + ' UTC' + (f.appId !== undefined ? ', app ' + f.appId : '') + (f.page !== undefined ? ', page ' + f.page : '') + ' · by ' + f.granularity + ' · ' + config.location + ' · queries ' + a.queryMs + ' ms';
-  document.body.setAttribute('data-rendered', String(Date.now()));
+  queryMs = (last ? queryMs : 0) + a.queryMs;
+  document.getElementById('footer').textContent = 'Events ' + utcLabel(f.from, 'minute') + ' – ' + utcLabel(f.to, 'minute') + ' UTC' + (f.appId !== undefined ? ', app ' + f.appId : '') + (f.page !== undefined ? ', page ' + f.page : '') + ' · by ' + f.granularity + ' · ' + config.location + ' · queries ' + queryMs + ' ms';
+  document.body.setAttribute(last ? 'data-rendered' : 'data-first-render', String(Date.now()));
 }
 
 function refresh(userChange) {
@@ -342,19 +357,25 @@ function refresh(userChange) {
   var controller = new AbortController();
   inFlight = controller;
   setStatus(userChange ? 'loading…' : statusEl.textContent, false);
-  fetch('api/views?' + q.toString(), { signal: controller.signal, headers: { accept: 'application/json' } })
-    .then(function (res) { return res.json().then(function (body) { return { ok: res.ok, body: body }; }); })
-    .then(function (r) {
-      if (inFlight !== controller) return;
-      inFlight = null;
-      if (!r.ok) { setStatus(r.body.error || 'request failed', true); return; }
-      render(r.body);
-      setStatus('updated ' + new Date().toLocaleTimeString() + (form.live.checked ? ' · live' : ''), false);
-    })
-    .catch(function (err) {
-      if (inFlight === controller) inFlight = null;
-      if (err.name !== 'AbortError') setStatus('cannot reach the dashboard server: ' + err.message, true);
-    });
+  var phase = function (i) {
+    var p = new URLSearchParams(q);
+    p.set('views', config.phases[i].join(','));
+    return fetch('api/views?' + p.toString(), { signal: controller.signal, headers: { accept: 'application/json' } })
+      .then(function (res) { return res.json().then(function (body) { return { ok: res.ok, body: body }; }); })
+      .then(function (r) {
+        if (inFlight !== controller) return;
+        if (!r.ok) { inFlight = null; setStatus(r.body.error || 'request failed', true); return; }
+        var last = i === config.phases.length - 1;
+        render(r.body, last);
+        if (!last) return phase(i + 1);
+        inFlight = null;
+        setStatus('updated ' + new Date().toLocaleTimeString() + (form.live.checked ? ' · live' : ''), false);
+      });
+  };
+  phase(0).catch(function (err) {
+    if (inFlight === controller) inFlight = null;
+    if (err.name !== 'AbortError') setStatus('cannot reach the dashboard server: ' + err.message, true);
+  });
 }
 function schedule() {
   if (timer) clearInterval(timer);
@@ -373,7 +394,8 @@ if (config.mode === 'report') {
   if (data.filters.appId !== undefined) { form.app_id.appendChild(el('option', { value: data.filters.appId }, data.filters.appId)); form.app_id.value = data.filters.appId; }
   form.classList.add('custom-range');
   form.querySelector('label.live').style.display = 'none';
-  render(data);
+  render(data, true);
+  document.body.setAttribute('data-first-render', document.body.getAttribute('data-rendered'));
   setStatus('Report generated ' + new Date(data.generatedAt).toISOString().replace('T', ' ').slice(0, 16) + ' UTC', false);
 } else {
   formFromQuery(new URLSearchParams(location.search));

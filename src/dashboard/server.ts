@@ -5,7 +5,7 @@
  *   GET /                     the page
  *   GET /app.js               the page's script
  *   GET /assets/chart.umd.js  Chart.js (node_modules/chart.js/dist)
- *   GET /api/views?from=&to=&granularity=&app_id=&page=   every view for the filters (JSON)
+ *   GET /api/views?from=&to=&granularity=&app_id=&page=[&views=a,b]   the views for the filters (JSON)
  *   GET /api/health           200 {"ok":true,...} when the store answers
  *
  * Access: bound to loopback by default. Bound anywhere else, a token is required (the server
@@ -21,7 +21,7 @@ import type { AddressInfo } from 'node:net';
 import { isIP } from 'node:net';
 import type { Logger } from '../util/logger';
 import { chartJsSource, clientScript, renderPage, type DashboardData } from './page';
-import { FilterError, filtersFrom, runViews, type Filters } from './queries';
+import { FilterError, filtersFrom, runViews, viewsFrom, type Filters, type ViewName } from './queries';
 import type { AnalyticsSource } from './source';
 
 export interface DashboardServerOptions {
@@ -74,13 +74,13 @@ export async function startDashboardServer(opts: DashboardServerOptions): Promis
   const page = renderPage({ title: opts.title ?? 'tailplow', location: `${opts.source.engine} ${opts.source.location} ${opts.source.table}`, mode: 'live', refreshSeconds: opts.refreshSeconds ?? 10 });
   const shared = new Map<string, { at: number; result: Promise<DashboardData> }>();
 
-  const viewsFor = (filters: Filters): Promise<DashboardData> => {
-    const key = JSON.stringify(filters);
+  const viewsFor = (filters: Filters, views: ViewName[]): Promise<DashboardData> => {
+    const key = JSON.stringify([filters, views]);
     const t = now();
     for (const [k, v] of shared) if (t - v.at > SHARE_MS) shared.delete(k);
     const hit = shared.get(key);
     if (hit) return hit.result;
-    const result = runViews(opts.source, filters).then((a) => ({ ...a, generatedAt: new Date(t).toISOString() }));
+    const result = runViews(opts.source, filters, { views }).then((a) => ({ ...a, generatedAt: new Date(t).toISOString() }));
     shared.set(key, { at: t, result });
     result.catch(() => shared.delete(key));
     return result;
@@ -118,14 +118,16 @@ export async function startDashboardServer(opts: DashboardServerOptions): Promis
         }
       case '/api/views': {
         let filters: Filters;
+        let views: ViewName[];
         try {
           filters = filtersFrom(url.searchParams, now());
+          views = viewsFrom(url.searchParams.get('views'));
         } catch (err) {
           if (err instanceof FilterError) return sendJson(res, 400, { error: err.message });
           throw err;
         }
         try {
-          return sendJson(res, 200, await viewsFor(filters));
+          return sendJson(res, 200, await viewsFor(filters, views));
         } catch (err) {
           const missing = await opts.source.tableExists().then((exists) => !exists, () => false);
           if (missing) return sendJson(res, 503, { error: `no events yet: the table ${opts.source.table} does not exist in ${opts.source.location}` });

@@ -64,6 +64,9 @@ test('GET /api/views answers every view as computed from the events, and filters
   const blog = JSON.parse((await get(server.url, `/api/views?${rangeQuery}&granularity=hour&app_id=blog&page=%2Fpricing`)).body);
   assert.deepEqual(blog.views.summary, expectedViews(events, { ...FIXTURE_RANGE, granularity: 'hour', appId: 'blog', page: '/pricing' }).summary);
   assert.notDeepEqual(blog.views.summary, body.views.summary);
+  const subset = JSON.parse((await get(server.url, `/api/views?${rangeQuery}&granularity=day&views=top_pages,summary`)).body);
+  assert.deepEqual(Object.keys(subset.views).sort(), ['summary', 'top_pages']);
+  assert.deepEqual(subset.views.top_pages, expected.top_pages);
 });
 
 test('the page, its script and Chart.js are served from the package; nothing else exists', async () => {
@@ -111,6 +114,8 @@ test('invalid filters are answered 400 with the reason; hostile values match not
     [`app_id=${'x'.repeat(300)}`, /app_id/],
     ['page=%2Fa%0Ab', /control/],
     ['from=1000000000&granularity=minute', /coarser/],
+    ['views=summary,system.tables', /unknown view/],
+    ['views=..%2F..%2Fpackage.json', /unknown view/],
   ] as Array<[string, RegExp]>) {
     const res = await get(server.url, `/api/views?${query}`);
     assert.equal(res.status, 400, query);

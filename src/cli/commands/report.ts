@@ -51,7 +51,7 @@ export function registerReport(program: Command): void {
         } catch (err) {
           throw outputError(`cannot write ${opts.out}: ${(err as Error).message}`);
         }
-        const s = analytics.views.summary[0];
+        const s = analytics.views.summary?.[0] ?? { visitors: 0, sessions: 0, page_views: 0, events: 0 };
         process.stderr.write(`tailplow report: ${opts.out} (${Math.round(html.length / 1024)} KiB): ${s.visitors} visitors, ${s.sessions} sessions, ${s.page_views} page views, ${s.events} events\n`);
       } finally {
         await source.close();
