@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fuzz, mulberry32 } from './coverage-fuzz';
+import { cpuMsOf, fuzz, mulberry32 } from './coverage-fuzz';
 import { fixtureLines, TARGETS } from './targets';
 
 /** A bug only an input starting with `{"x` reaches, one branch per character. */
@@ -40,3 +40,13 @@ for (const [name, seedInputs] of Object.entries(seeds)) {
     assert.ok(r.seedFeatures > 0 && r.features > r.seedFeatures, `blocks: ${r.features} after fuzzing vs ${r.seedFeatures} from the seeds`);
   });
 }
+
+test('the hang watchdog reads CPU time, not wall time, of the fuzzing child (/proc)', () => {
+  const before = cpuMsOf(process.pid);
+  assert.ok(before !== undefined && before > 0);
+  const start = process.cpuUsage();
+  while (process.cpuUsage(start).user < 200_000); // burn 200 ms of CPU, however long that takes here
+  const burnt = cpuMsOf(process.pid)! - before;
+  assert.ok(burnt >= 150 && burnt < 5_000, `${burnt} ms`);
+  assert.equal(cpuMsOf(2 ** 22 + 1), undefined, 'no such process');
+});

@@ -12,8 +12,8 @@
  *   npm run fuzz -- [--seconds N] [--out DIR] [--hang-ms MS] [target …]
  *   (seconds per target: --seconds, else TAILPLOW_FUZZ_SECONDS, else 10; DIR: $TMPDIR/tailplow-fuzz)
  *
- * Each target runs in its own child process with a watchdog: an input that runs longer than
- * --hang-ms is reported as a hang (the child writes each input to DIR/<target>.current first,
+ * Each target runs in its own child process with a watchdog: an input that uses more than
+ * --hang-ms of CPU time (default 10 s) is reported as a hang (the child writes each input to DIR/<target>.current first,
  * so the input survives the kill). An invariant violation writes DIR/crash-<target>-<sha1>.txt
  * and exits 1. The corpus is kept in DIR/corpus/<target>/ and reloaded by the next run.
  */
@@ -326,6 +326,19 @@ function childMain(target: string, seconds: number, out: string): void {
   process.send?.({ report }, () => process.exit(0));
 }
 
+/** User + system CPU time of a process in ms, from /proc (Linux); undefined elsewhere. */
+function cpuMsOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
 async function parentMain(argv: string[]): Promise<number> {
   let seconds = Number(process.env.TAILPLOW_FUZZ_SECONDS ?? 10);
   let out = join(tmpdir(), 'tailplow-fuzz');
@@ -344,15 +357,18 @@ async function parentMain(argv: string[]): Promise<number> {
   for (const target of chosen) {
     const child = fork(__filename, ['--child', target, String(seconds), out], { stdio: 'inherit' });
     const report = await new Promise<ChildReport | string>((resolve) => {
-      let last = Date.now();
+      // A hang burns CPU without a heartbeat; a child that is merely starved on a loaded machine
+      // burns none, so the watchdog counts the child's CPU time (wall time where /proc is missing).
+      const clock = () => cpuMsOf(child.pid) ?? Date.now();
+      let last = clock();
       const watchdog = setInterval(() => {
-        if (Date.now() - last > hangMs) {
+        if (clock() - last > hangMs) {
           child.kill('SIGKILL');
-          resolve(`hang: an input ran over ${hangMs} ms; it is in ${join(out, `${target}.current`)}`);
+          resolve(`hang: an input ran over ${hangMs} ms of CPU; it is in ${join(out, `${target}.current`)}`);
         }
       }, 500);
       child.on('message', (m: { beat?: boolean; report?: ChildReport }) => {
-        last = Date.now();
+        last = clock();
         if (m.report) resolve(m.report);
       });
       child.on('exit', (code) => resolve(`child exited with code ${code} before reporting`));
@@ -375,4 +391,4 @@ if (require.main === module) {
   else parentMain(argv).then((code) => process.exit(code));
 }
 
-export { mulberry32, mutate };
+export { cpuMsOf, mulberry32, mutate };
