@@ -1,6 +1,7 @@
 // What a soak run must show, as named checks: the CI test asserts each one, the long runner
 // prints them and exits 1 when one fails.
-import { flatness, series, type SoakReport } from './soak';
+import type { RunSoakReport } from './run-soak';
+import { flatness, series, type FaultResult, type ProcessName, type Sample, type SoakReport } from './soak';
 
 export interface Check {
   name: string;
@@ -32,17 +33,28 @@ export function soakChecks(r: SoakReport): Check[] {
   ];
   if (r.options.faults) {
     checks.push({ name: 'five faults inflicted', ok: r.faults.length === 5, detail: r.faults.map((f) => f.name).join(', ') });
-    for (const f of r.faults) {
-      checks.push({
-        name: `lag back to zero after ${f.name}`,
-        ok: f.caughtUpAtS !== undefined,
-        detail: f.caughtUpAtS === undefined ? `not within ${r.options.catchUpTimeoutSeconds} s` : `${(f.caughtUpAtS - f.backAtS).toFixed(1)} s after it was over`,
-      });
-    }
+    checks.push(...catchUpChecks(r.faults, r.options.catchUpTimeoutSeconds));
   }
-  for (const proc of ['tailer', 'processor'] as const) {
-    const rssValues = series(r.samples, proc, 'rssMb');
-    const fdValues = series(r.samples, proc, 'fds');
+  checks.push(...flatChecks(r.samples, ['tailer', 'processor']));
+  const last = r.samples[r.samples.length - 1];
+  checks.push({ name: 'consumer lag 0 at the end', ok: last?.consumerLag === 0, detail: `${last?.consumerLag}` });
+  return checks;
+}
+
+function catchUpChecks(faults: FaultResult[], timeoutSeconds: number): Check[] {
+  return faults.map((f) => ({
+    name: `lag back to zero after ${f.name}`,
+    ok: f.caughtUpAtS !== undefined,
+    detail: f.caughtUpAtS === undefined ? `not within ${timeoutSeconds} s` : `${(f.caughtUpAtS - f.backAtS).toFixed(1)} s after it was over`,
+  }));
+}
+
+/** RSS and open fds of each process: the last third of the samples may not rise above the first third's max + margin. */
+function flatChecks(samples: Sample[], procs: ProcessName[]): Check[] {
+  const checks: Check[] = [];
+  for (const proc of procs) {
+    const rssValues = series(samples, proc, 'rssMb');
+    const fdValues = series(samples, proc, 'fds');
     const enough = rssValues.length >= 6;
     checks.push({ name: `${proc} sampled throughout`, ok: enough, detail: `${rssValues.length} samples` });
     if (!enough) continue;
@@ -52,7 +64,23 @@ export function soakChecks(r: SoakReport): Check[] {
     checks.push({ name: `${proc} RSS flat`, ok: rss.flat, detail: `first third max ${rss.firstMax} MB, last third max ${rss.lastMax} MB` });
     checks.push({ name: `${proc} open fds flat`, ok: fds.flat, detail: `first third max ${fds.firstMax}, last third max ${fds.lastMax}` });
   }
-  const last = r.samples[r.samples.length - 1];
-  checks.push({ name: 'consumer lag 0 at the end', ok: last?.consumerLag === 0, detail: `${last?.consumerLag}` });
+  return checks;
+}
+
+export function runSoakChecks(r: RunSoakReport): Check[] {
+  const checks: Check[] = [
+    { name: 'drained after the last line (every byte acknowledged)', ok: r.drained, detail: `${r.drainSeconds} s` },
+    { name: 'zero missing event_ids in the embedded store', ok: r.missing === 0, detail: `${r.missing} of ${r.eventsWritten} missing` },
+    { name: 'nothing in the store that was not written', ok: r.unexpected === 0, detail: `${r.unexpected} unexpected` },
+    { name: 'every distinct event stored under its id', ok: r.storedDistinct === r.eventsWritten, detail: `${r.storedDistinct} distinct of ${r.eventsWritten}` },
+    { name: 'no bad rows', ok: r.badRows === 0, detail: `${r.badRows}` },
+    { name: 'rotations happened', ok: r.rotations >= Math.floor(r.options.seconds / r.options.rotateEverySeconds) - 1, detail: `${r.rotations}` },
+    { name: 'run ends cleanly on SIGTERM', ok: r.exit.code === 0 && r.exit.signal === null, detail: JSON.stringify(r.exit) },
+  ];
+  if (r.options.faults) {
+    checks.push({ name: 'run killed once', ok: r.faults.length === 1, detail: `${r.faults.length}` });
+    checks.push(...catchUpChecks(r.faults, r.options.catchUpTimeoutSeconds));
+  }
+  checks.push(...flatChecks(r.samples, ['run']));
   return checks;
 }

@@ -11,19 +11,18 @@
 // tailer's unacknowledged bytes are sampled. At the end every event_id written is looked up in
 // ClickHouse (the ids are streamed to a file during the run and loaded into a table there, so
 // the runner never holds millions of ids).
-import { appendFileSync, closeSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { request } from 'node:http';
+import { appendFileSync, createReadStream, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { get, request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { createClickHouseStore, type ClickHouseStore } from '../../src/storage/clickhouse-store';
 import { createTopics } from '../support/kafka-topic';
-import { appendContinuously } from '../support/log-writer';
 import { startPrivateService, uniqueName, waitFor, type PrivateService, type ServiceName } from '../support/services';
 import { killAllAgents, startTailAgent, type TailAgent } from '../support/tail-agent';
-import type { TailplowChild } from '../support/tailplow-child';
+import { sumMetric, type TailplowChild } from '../support/tailplow-child';
 import { FULL_ENRICH_STAGE, killAllProcessors, startProcessor, type Processor } from '../process/processor-agent';
-import { createTemplateLogWriter } from './template-writer';
+import { createFeed } from './feed';
 
 export interface SoakOptions {
   /** How long lines are written. */
@@ -56,6 +55,8 @@ export interface Sample {
   written: number;
   tailer?: ProcessSample;
   processor?: ProcessSample;
+  /** `tailplow run` (the embedded soak). */
+  run?: ProcessSample;
   /** tracking_raw end offsets minus the group's committed offsets (messages); undefined while Kafka is down. */
   consumerLag?: number;
   /** Sum of tailplow_file_bytes_behind (read or unread, not yet acknowledged); undefined while the tailer is down. */
@@ -63,7 +64,7 @@ export interface Sample {
   load1: number;
 }
 
-export type FaultName = 'kafka restart' | 'redis restart' | 'clickhouse restart' | 'tailer kill -9' | 'processor kill -9';
+export type FaultName = 'kafka restart' | 'redis restart' | 'clickhouse restart' | 'tailer kill -9' | 'processor kill -9' | 'run kill -9';
 
 export interface FaultResult {
   name: FaultName;
@@ -120,7 +121,32 @@ export interface SoakReport {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-function processSample(child: TailplowChild | undefined): ProcessSample | undefined {
+/**
+ * Sum of tailplow_file_bytes_behind over the files a tailer (or `run`) follows; undefined while
+ * it is down or has not listed a file yet (a fresh start reports no file, which is not "0 behind").
+ */
+export async function bytesBehind(child: TailplowChild | undefined): Promise<number | undefined> {
+  if (!child) return undefined;
+  try {
+    const text = await withTimeout(
+      new Promise<string>((done, fail) => {
+        get(`http://${child.address}/metrics`, { timeout: 4000 }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => done(body));
+        }).on('error', fail);
+      }),
+      5000,
+      'metrics',
+    );
+    return text.includes('tailplow_file_bytes_behind{') ? sumMetric(text, 'tailplow_file_bytes_behind') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function processSample(child: TailplowChild | undefined): ProcessSample | undefined {
   if (!child) return undefined;
   const kb = child.rssKb();
   if (kb === undefined) return undefined;
@@ -255,33 +281,16 @@ export async function runPipelineSoak(opts: SoakOptions): Promise<SoakReport> {
     };
     cleanups.push(() => admin?.disconnect().catch(() => undefined));
 
-    // The writer: ids go to a file (flushed every second), never into memory for the whole run.
-    const log0 = join(dir, 'access.log');
-    const idsFile = join(dir, 'written-ids.tsv');
-    const idsFd = openSync(idsFile, 'a');
-    cleanups.push(() => closeSync(idsFd));
-    let pendingIds: string[] = [];
-    let eventsWritten = 0;
-    const flushIds = () => {
-      if (pendingIds.length === 0) return;
-      writeSync(idsFd, `${pendingIds.join('\n')}\n`);
-      pendingIds = [];
-    };
-    const writer = createTemplateLogWriter(log0, {
-      seed: 97,
-      onWritten: (ids) => {
-        eventsWritten += ids.length;
-        for (const id of ids) pendingIds.push(id);
-      },
-    });
-    cleanups.push(() => writer.close());
+    const feed = createFeed(dir, { rate: opts.rate, rotateEverySeconds: opts.rotateEverySeconds, keepRotated, log });
+    cleanups.push(() => feed.close());
+    const writer = feed.writer;
 
     const tailDir = join(dir, 'tail');
     const processDir = join(dir, 'process');
     mkdirSync(tailDir);
     mkdirSync(processDir);
     cleanups.push(() => killAllAgents(), () => killAllProcessors());
-    const tailOptions = { dir: tailDir, paths: [join(dir, 'access.log*')], brokers, topic: raw, badTopic: bad };
+    const tailOptions = { dir: tailDir, paths: [`${feed.log}*`], brokers, topic: raw, badTopic: bad };
     const processorOptions = {
       dir: processDir,
       brokers,
@@ -295,43 +304,11 @@ export async function runPipelineSoak(opts: SoakOptions): Promise<SoakReport> {
     let processor: Processor | undefined = track('processor', await startProcessor(processorOptions));
     log(`tailer pid ${tailer.pid}, processor pid ${processor.pid}; writing ${opts.rate} lines/s for ${opts.seconds} s, rotating every ${opts.rotateEverySeconds} s`);
 
-    const tailerBehind = async (): Promise<number | undefined> => {
-      const t = tailer;
-      if (!t) return undefined;
-      try {
-        return await withTimeout(t.metric('tailplow_file_bytes_behind'), 4000, 'tailer metrics');
-      } catch {
-        return undefined;
-      }
-    };
+    const tailerBehind = () => bytesBehind(tailer);
 
     const t0 = performance.now();
     const nowS = () => Math.round((performance.now() - t0) / 100) / 10;
-    const appender = appendContinuously(writer, opts.rate);
-    let appending = true;
-    cleanups.push(() => appender.stop());
-    const idsTimer = setInterval(flushIds, 1000);
-    cleanups.push(() => clearInterval(idsTimer));
-
-    let rotations = 0;
-    const rotate = () => {
-      const oldest = `${log0}.${keepRotated}`;
-      if (existsSync(oldest)) unlinkSync(oldest);
-      for (let n = keepRotated - 1; n >= 1; n--) if (existsSync(`${log0}.${n}`)) renameSync(`${log0}.${n}`, `${log0}.${n + 1}`);
-      renameSync(log0, `${log0}.1`);
-      writer.reopen();
-      rotations++;
-    };
-    const rotateTimer = setInterval(() => {
-      if (!appending) return;
-      try {
-        rotate();
-        log(`${nowS()} s: rotated (#${rotations}, ${(statSync(`${log0}.1`).size / 1e6).toFixed(0)} MB)`);
-      } catch (err) {
-        log(`rotation failed: ${(err as Error).message}`);
-      }
-    }, opts.rotateEverySeconds * 1000);
-    cleanups.push(() => clearInterval(rotateTimer));
+    feed.start();
 
     const samples: Sample[] = [];
     let sampling = false;
@@ -343,7 +320,7 @@ export async function runPipelineSoak(opts: SoakOptions): Promise<SoakReport> {
         const [o, behind] = await Promise.all([groupOffsets(), tailerBehind()]);
         const s: Sample = {
           atS: nowS(),
-          written: eventsWritten,
+          written: feed.eventsWritten,
           tailer: processSample(tailer),
           processor: processSample(processor),
           consumerLag: o ? lagOf(o) : undefined,
@@ -438,13 +415,10 @@ export async function runPipelineSoak(opts: SoakOptions): Promise<SoakReport> {
     const lastBackS = faults.length > 0 ? faults[faults.length - 1]!.backAtS : 0;
     const writeUntilS = Math.max(opts.seconds, lastBackS + opts.seconds / 10);
     await sleep(Math.max(0, writeUntilS * 1000 - (performance.now() - t0)));
-    await appender.stop();
-    appending = false;
-    clearInterval(rotateTimer);
-    flushIds();
+    await feed.stop();
     const stoppedAt = performance.now();
     const writeSeconds = nowS();
-    log(`${nowS()} s: writing stopped: ${writer.lines} lines, ${eventsWritten} events, ${rotations} rotations; draining`);
+    log(`${nowS()} s: writing stopped: ${writer.lines} lines, ${feed.eventsWritten} events, ${feed.rotations} rotations; draining`);
     await Promise.all(watchers);
 
     // Drained: the tailer acknowledged everything, the group committed everything (so every sink acknowledged).
@@ -456,7 +430,7 @@ export async function runPipelineSoak(opts: SoakOptions): Promise<SoakReport> {
         lastState = `lag ${o ? lagOf(o) : '-'}, tailer behind ${behind ?? '-'} B`;
         if (!o || behind !== 0) return false;
         const end = [...o.end.values()].reduce((a, b) => a + b, 0);
-        return lagOf(o) === 0 && end >= eventsWritten;
+        return lagOf(o) === 0 && end >= feed.eventsWritten;
       },
       opts.catchUpTimeoutSeconds * 1000,
       1000,
@@ -483,9 +457,9 @@ export async function runPipelineSoak(opts: SoakOptions): Promise<SoakReport> {
     cleanups.push(() => store.close());
     const written = `${table}_written`;
     await store.command(`CREATE TABLE ${written} (event_id String) ENGINE = MergeTree ORDER BY event_id`);
-    await loadIds(clickhouse.address, written, idsFile);
+    await loadIds(clickhouse.address, written, feed.idsFile);
     const [w] = await chQuery<{ n: number; u: number }>(store, `SELECT count() AS n, uniqExact(event_id) AS u FROM ${written}`);
-    if (!w || w.n !== eventsWritten || w.u !== eventsWritten) throw new Error(`the ids file holds ${w?.n} ids (${w?.u} distinct), ${eventsWritten} events were written`);
+    if (!w || w.n !== feed.eventsWritten || w.u !== feed.eventsWritten) throw new Error(`the ids file holds ${w?.n} ids (${w?.u} distinct), ${feed.eventsWritten} events were written`);
     const [stored] = await chQuery<{ rows: number; ids: number }>(store, `SELECT count() AS rows, uniqExact(toString(event_id)) AS ids FROM ${table}`);
     const [miss] = await chQuery<{ n: number }>(store, `SELECT count() AS n FROM ${written} WHERE event_id NOT IN (SELECT toString(event_id) FROM ${table})`);
     const [extra] = await chQuery<{ n: number }>(store, `SELECT count() AS n FROM ${table} WHERE toString(event_id) NOT IN (SELECT event_id FROM ${written})`);
@@ -495,11 +469,11 @@ export async function runPipelineSoak(opts: SoakOptions): Promise<SoakReport> {
       startedAt,
       writeSeconds,
       linesWritten: writer.lines,
-      eventsWritten,
-      rotations,
+      eventsWritten: feed.eventsWritten,
+      rotations: feed.rotations,
       rawMessages,
       badMessages,
-      tailerDuplicates: rawMessages - eventsWritten,
+      tailerDuplicates: rawMessages - feed.eventsWritten,
       storedRows: Number(stored!.rows),
       storedDistinct: Number(stored!.ids),
       storedDuplicates: Number(stored!.rows) - Number(stored!.ids),
@@ -541,21 +515,30 @@ export function flatness(values: number[], margin: number): Flatness {
 }
 
 /** Every sample of one process metric that was taken (process alive). */
-export const series = (samples: Sample[], proc: 'tailer' | 'processor', field: 'rssMb' | 'fds'): number[] =>
+export type ProcessName = 'tailer' | 'processor' | 'run';
+
+export const series = (samples: Sample[], proc: ProcessName, field: 'rssMb' | 'fds'): number[] =>
   samples.flatMap((s) => (s[proc] ? [s[proc]![field]] : []));
 
-/** The curve in at most `points` evenly spaced samples: "t=12s 130MB/45fds …". */
-export function curve(samples: Sample[], points = 30): string[] {
-  const step = Math.max(1, Math.ceil(samples.length / points));
-  const rows: string[] = ['| t (s) | written | consumer lag | tailer behind (MB) | tailer RSS (MB) | tailer fds | processor RSS (MB) | processor fds | load |', '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'];
-  for (let i = 0; i < samples.length; i += step) rows.push(row(samples[i]!));
-  if ((samples.length - 1) % step !== 0 && samples.length > 0) rows.push(row(samples[samples.length - 1]!));
-  return rows;
-}
-
-function row(s: Sample): string {
+/** The curve in at most `points` evenly spaced samples, as a markdown table. */
+export function curve(samples: Sample[], procs: ProcessName[] = ['tailer', 'processor'], points = 30): string[] {
   const f = (v: number | undefined, d = 0) => (v === undefined ? '-' : v.toFixed(d));
-  return `| ${s.atS.toFixed(0)} | ${s.written} | ${f(s.consumerLag)} | ${f(s.tailerBehindBytes === undefined ? undefined : s.tailerBehindBytes / 1e6, 1)} | ${f(s.tailer?.rssMb)} | ${f(s.tailer?.fds)} | ${f(s.processor?.rssMb)} | ${f(s.processor?.fds)} | ${s.load1} |`;
+  const lagColumn = procs.includes('processor');
+  const head = ['t (s)', 'written', ...(lagColumn ? ['consumer lag'] : []), 'file bytes behind (MB)', ...procs.flatMap((p) => [`${p} RSS (MB)`, `${p} fds`]), 'load'];
+  const row = (s: Sample) =>
+    `| ${[
+      s.atS.toFixed(0),
+      String(s.written),
+      ...(lagColumn ? [f(s.consumerLag)] : []),
+      f(s.tailerBehindBytes === undefined ? undefined : s.tailerBehindBytes / 1e6, 1),
+      ...procs.flatMap((p) => [f(s[p]?.rssMb), f(s[p]?.fds)]),
+      String(s.load1),
+    ].join(' | ')} |`;
+  const step = Math.max(1, Math.ceil(samples.length / points));
+  const rows = [`| ${head.join(' | ')} |`, `|${head.map(() => ' ---: ').join('|')}|`];
+  for (let i = 0; i < samples.length; i += step) rows.push(row(samples[i]!));
+  if (samples.length > 0 && (samples.length - 1) % step !== 0) rows.push(row(samples[samples.length - 1]!));
+  return rows;
 }
 
 /** The report as markdown lines (summary, faults, curve). */
