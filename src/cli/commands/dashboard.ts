@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { openSource, type SourceOptions } from '../../dashboard/open';
-import { DashboardConfigError, startDashboardServer } from '../../dashboard/server';
+import { DashboardConfigError, isLoopback, startDashboardServer } from '../../dashboard/server';
 import { parseListen } from '../../observe/server';
 import { createLogger } from '../../util/logger';
 import { positiveInt } from '../options';
@@ -45,6 +45,8 @@ export function registerDashboard(program: Command): void {
       } catch (err) {
         throw usageError(`--listen: ${(err as Error).message}`);
       }
+      // Checked before the store is opened: an unsafe address is refused without touching anything.
+      if (!isLoopback(listen.host) && !opts.token) throw usageError(`--listen ${opts.listen} is reachable from other machines: give --token (or TAILPLOW_DASHBOARD_TOKEN), or bind 127.0.0.1`);
       const logger = createLogger({ level: 'info', name: 'tailplow-dashboard' });
       const source = await openSource(opts);
       let server;
