@@ -4,8 +4,8 @@
  * store is closed when the table cannot be opened, so a failed start leaves no connection behind.
  */
 import type { EventStore } from '../storage/event-store';
-import { openEventTable } from '../storage/event-table';
-import { applyRetention } from '../storage/retention';
+import { openEventTable, qualifiedTableName } from '../storage/event-table';
+import { applyRetention, assertRetentionSupported } from '../storage/retention';
 import type { Logger } from '../util/logger';
 import { isRetriableDefault } from '../util/retry';
 import type { Sink } from './sink';
@@ -24,6 +24,7 @@ export interface EventTableSinkOptions {
 
 export async function openEventTableSink(store: EventStore, options: EventTableSinkOptions): Promise<Sink> {
   try {
+    if (options.ttlDays !== undefined) assertRetentionSupported(store, qualifiedTableName(options.table, options.database));
     const table = await openEventTable(store, { table: options.table, database: options.database });
     if (options.ttlDays !== undefined && (await applyRetention(store, table.qualifiedTable, options.ttlDays))) {
       options.logger.info({ sink: options.name, table: table.qualifiedTable, ttlDays: options.ttlDays }, 'table TTL set: older rows are deleted at merges');

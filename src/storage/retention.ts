@@ -27,14 +27,19 @@ export function ttlDaysOf(createStatement: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** Makes the table's TTL `days` days; says whether it had to change it. */
-export async function applyRetention(store: EventStore, qualifiedTable: string, days: number): Promise<boolean> {
+/** Throws RetentionUnsupportedError for a server without table TTL (before any table is created). */
+export function assertRetentionSupported(store: EventStore, qualifiedTable: string): void {
   if (!versionAtLeast(store.version, TTL_SINCE)) {
     throw new RetentionUnsupportedError(
       `ttlDays needs ClickHouse ${TTL_SINCE.join('.')} or newer (this server is ${store.version}): remove ttlDays and drop old months ` +
         `yourself, e.g. ALTER TABLE ${qualifiedTable} DROP PARTITION 202401 (partitions are toYYYYMM(derived_tstamp); see docs/privacy.md)`,
     );
   }
+}
+
+/** Makes the table's TTL `days` days; says whether it had to change it. */
+export async function applyRetention(store: EventStore, qualifiedTable: string, days: number): Promise<boolean> {
+  assertRetentionSupported(store, qualifiedTable);
   const [row] = await store.query<{ statement: string }>(`SHOW CREATE TABLE ${qualifiedTable}`);
   if (row !== undefined && ttlDaysOf(row.statement) === days) return false;
   await store.command(`ALTER TABLE ${qualifiedTable} MODIFY TTL ${ttlExpression(store.variant, days)}`);
