@@ -16,7 +16,9 @@ import { startTailLoop, type EventOutput } from '../pipeline/tail';
 import type { SnowplowEvent } from '../snowplow/event';
 import type { Logger } from '../util/logger';
 import type { RetryPolicy } from '../util/retry';
+import { embeddedStorePath } from '../sinks/embedded';
 import { runPidFileOf } from './defaults';
+import { isStoreLocked, runningPidOf } from './store-query';
 import { openProcessing, type Processing } from './processing';
 import type { RunTally } from './summary';
 
@@ -52,6 +54,11 @@ export interface RunLocations {
   stages: string[];
 }
 
+/** Another process holds the embedded store's directory. */
+export class StoreInUseError extends Error {
+  override name = 'StoreInUseError';
+}
+
 /** A batch given up at shutdown (the sinks stayed down past the timeout): read again at the next start. */
 class RunAbandoned extends Error {}
 
@@ -66,8 +73,16 @@ export async function runPipelineOnce(config: RunConfig, opts: RunLifeOptions): 
   const { logger, metrics, state, tally } = opts;
   const dataDir = resolve(config.dataDir);
   state.detail = 'opening stores';
-  const processing: Processing = await openProcessing({ ...config, dataDir }, logger, opts.stageSinkMetrics, { retry: opts.retry });
   const pidFile = runPidFileOf(dataDir);
+  const processing: Processing = await openProcessing({ ...config, dataDir }, logger, opts.stageSinkMetrics, { retry: opts.retry }).catch((err: unknown) => {
+    const embedded = config.sinks.find((s) => s.type === 'embedded');
+    const storePath = embedded?.type === 'embedded' ? embeddedStorePath(embedded, dataDir) : undefined;
+    if (storePath && isStoreLocked(err, storePath)) {
+      const pid = runningPidOf(pidFile);
+      throw new StoreInUseError(`the embedded store ${storePath} is in use by ${pid ? `tailplow run (pid ${pid})` : 'another process'}; chDB allows one process per data directory: stop it, or give this run another dataDir`);
+    }
+    throw err;
+  });
   writeFileSync(pidFile, `${process.pid}\n`);
 
   const { format, ...inputOptions } = config.input;

@@ -15,11 +15,11 @@ import { createProcessMetrics } from '../../observe/process-metrics';
 import { startObservabilityServer, type ObservabilityServer } from '../../observe/server';
 import { createTailMetrics } from '../../observe/tail-metrics';
 import type { StageSinkMetrics } from '../../pipeline/process';
-import { runPipelineOnce, type RunLifeResult, type RunLocations, type RunState } from '../../run/pipeline';
+import { runPipelineOnce, StoreInUseError, type RunLifeResult, type RunLocations, type RunState } from '../../run/pipeline';
 import { formatSummary, summariseStore, type RunTally } from '../../run/summary';
 import { createChdbStore } from '../../storage/chdb-store';
 import { createLogger, type Logger } from '../../util/logger';
-import { ExitCode, outputError, usageError } from '../errors';
+import { CliError, ExitCode, outputError, usageError } from '../errors';
 import { parserFromOptions } from '../options';
 
 interface RunOptions {
@@ -65,7 +65,8 @@ export function registerRun(program: Command): void {
       `
 Where things go (under the data directory): input-registry.json (offsets), clickhouse/ (events, table
 "events"; look with \`tailplow query "SELECT ..."\`), profile/ (visitor profiles), bad-rows.ndjson.
-Exit codes: 0 stopped (or --once done); 2 invalid options or config; 4 a sink failed for good.`,
+Exit codes: 0 stopped (or --once done); 2 invalid options or config; 4 a sink failed for good;
+5 another process holds the embedded store.`,
     )
     .action(async (paths: string[], opts: RunOptions) => {
       const load = () => loadRunConfig(paths, opts);
@@ -104,7 +105,8 @@ Exit codes: 0 stopped (or --once done); 2 invalid options or config; 4 a sink fa
               onReady: (where) => process.stderr.write(describeLocations(where, server?.address) + '\n'),
             });
           } catch (err) {
-            throw err instanceof Error && err.name === 'CliError' ? err : outputError(String(err), 'the registry holds only what was stored: fix the cause and start again');
+            if (err instanceof StoreInUseError) throw new CliError(err.message, ExitCode.busy);
+            throw err instanceof CliError ? err : outputError(err instanceof Error ? err.message : String(err), 'the registry holds only what was stored: fix the cause and start again');
           }
           if (signalled !== 'reload') break;
           signalled = undefined;
