@@ -10,7 +10,12 @@
  *   decode        + decodeRecord: AccessRecord -> events
  *   decode+json   + eventToJson of every event
  *   decode+tsv    + eventToTsv of every event (instead of JSON)
+ *
+ * Then the "native floor": the builtins any exact decoder of these lines must run whatever its
+ * own JavaScript (JSON.parse of the line and of the tp2 body, base64 + JSON.parse of cx/ue_px,
+ * MD5 of the fingerprint input, JSON.stringify of the events), each timed alone.
  */
+import { hash } from 'node:crypto';
 import { createLineParser } from '../../src/nginx';
 import { decodeLine } from '../../src/snowplow/decode';
 import { eventToJson, eventToTsv } from '../../src/snowplow/format';
@@ -76,4 +81,48 @@ for (const [name] of stages) {
       `${perEvent.toFixed(2).padStart(6)} us/event  ${Math.round(1e6 / perEvent).toString().padStart(7)} events/s`,
   );
 }
+
+// The native floor.
+const parsedLines = lines.map((l) => JSON.parse(l) as { request_body?: string; args?: string });
+const rawEvents: Array<Record<string, string>> = [];
+for (const o of parsedLines) {
+  if (o.request_body) rawEvents.push(...(JSON.parse(o.request_body) as { data: Array<Record<string, string>> }).data);
+  else rawEvents.push(Object.fromEntries(new URLSearchParams(o.args ?? '')));
+}
+const EXCLUDED = new Set(['cv', 'eid', 'nuid', 'stm']);
+const fingerprintInputs = rawEvents.map((p) =>
+  Object.keys(p).sort().filter((k) => !EXCLUDED.has(k)).map((k) => `${k}\u001f${p[k]}\u001f`).join(''),
+);
+const decoded = lines.flatMap((l, k) => decodeLine(l, parser, { offset: k, now }).events);
+const floor: Array<[string, () => void]> = [
+  ['JSON.parse of the line (baseline)', () => {
+    for (const l of lines) if (JSON.parse(l)) sink++;
+  }],
+  ['JSON.parse of the tp2 body', () => {
+    for (const o of parsedLines) if (o.request_body && JSON.parse(o.request_body)) sink++;
+  }],
+  ['base64 + JSON.parse of cx/ue_px', () => {
+    for (const p of rawEvents) {
+      if (p.cx && JSON.parse(Buffer.from(p.cx, 'base64').toString())) sink++;
+      if (p.ue_px && JSON.parse(Buffer.from(p.ue_px, 'base64').toString())) sink++;
+    }
+  }],
+  ['MD5 of the fingerprint input', () => {
+    for (const input of fingerprintInputs) sink += hash('md5', input, 'hex').length;
+  }],
+  ['JSON.stringify of the events', () => {
+    for (const e of decoded) sink += JSON.stringify(e).length;
+  }],
+];
+for (const [, fn] of floor) fn(); // warm-up
+let floorTotal = 0;
+console.log('native floor (each builtin alone):');
+for (const [name, fn] of floor) {
+  const t: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) t.push(cpuUs(fn));
+  const perLine = median(t) / LINES;
+  floorTotal += perLine;
+  console.log(`  ${name.padEnd(36)} ${perLine.toFixed(2).padStart(6)} us/line`);
+}
+console.log(`  ${'floor'.padEnd(36)} ${floorTotal.toFixed(2).padStart(6)} us/line  ${(floorTotal / base).toFixed(2)}x the JSON.parse baseline`);
 if (sink === -1) console.log(sink);
