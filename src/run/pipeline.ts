@@ -74,7 +74,7 @@ export async function runPipelineOnce(config: RunConfig, opts: RunLifeOptions): 
   const dataDir = resolve(config.dataDir);
   state.detail = 'opening stores';
   const pidFile = runPidFileOf(dataDir);
-  const processing: Processing = await openProcessing({ ...config, dataDir }, logger, opts.stageSinkMetrics, { retry: opts.retry }).catch((err: unknown) => {
+  const processing: Processing = await openProcessing({ ...config, dataDir }, logger, opts.stageSinkMetrics, { retry: opts.retry, signal: opts.signal }).catch((err: unknown) => {
     const embedded = config.sinks.find((s) => s.type === 'embedded');
     const storePath = embedded?.type === 'embedded' ? embeddedStorePath(embedded, dataDir) : undefined;
     if (storePath && isStoreLocked(err, storePath)) {

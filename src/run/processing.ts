@@ -11,7 +11,7 @@ import type { Sink } from '../sinks/sink';
 import { createStage } from '../stages/registry';
 import type { Stage } from '../stages/stage';
 import type { Logger } from '../util/logger';
-import type { RetryPolicy } from '../util/retry';
+import { isRetriableDefault, withRetry, type RetryPolicy } from '../util/retry';
 import { openBadRowFile, type BadRowFile } from './bad-row-file';
 import { badRowsPathOf } from './defaults';
 
@@ -27,7 +27,7 @@ export interface Processing {
   close(): Promise<void>;
 }
 
-export async function openProcessing(config: ProcessingConfig, logger: Logger, metrics: StageSinkMetrics, opts: { retry?: RetryPolicy } = {}): Promise<Processing> {
+export async function openProcessing(config: ProcessingConfig, logger: Logger, metrics: StageSinkMetrics, opts: { retry?: RetryPolicy; signal?: AbortSignal } = {}): Promise<Processing> {
   const stages: Stage[] = [];
   const sinks: Sink[] = [];
   let badRows: BadRowFile | undefined;
@@ -39,7 +39,17 @@ export async function openProcessing(config: ProcessingConfig, logger: Logger, m
   try {
     const deps = { logger, dataDir: config.dataDir };
     for (const s of config.stages) stages.push(await createStage(s, deps));
-    for (const s of config.sinks) sinks.push(await createSink(s, { ...deps, kafka: config.kafka }));
+    // A server sink (clickhouse, elasticsearch) that is down at start is waited for, as in `process`.
+    for (const s of config.sinks) {
+      sinks.push(
+        await withRetry(() => createSink(s, { ...deps, kafka: config.kafka }), {
+          policy: opts.retry,
+          isRetriable: isRetriableDefault,
+          signal: opts.signal,
+          onRetry: (err, attempt, delayMs) => logger.warn({ err: String(err), attempt, delayMs, sink: s.type }, 'sink cannot start; retrying'),
+        }),
+      );
+    }
     badRows = await openBadRowFile(badRowsPathOf(config.dataDir, config.badRows.path));
   } catch (err) {
     await close();

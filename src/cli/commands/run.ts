@@ -105,8 +105,11 @@ Exit codes: 0 stopped (or --once done); 2 invalid options or config; 4 a sink fa
               onReady: (where) => process.stderr.write(describeLocations(where, server?.address) + '\n'),
             });
           } catch (err) {
-            if (err instanceof StoreInUseError) throw new CliError(err.message, ExitCode.busy);
-            throw err instanceof CliError ? err : outputError(err instanceof Error ? err.message : String(err), 'the registry holds only what was stored: fix the cause and start again');
+            // Stopped or reloading while a sink was still being waited for: not a failure.
+            if (!stop.signal.aborted) {
+              if (err instanceof StoreInUseError) throw new CliError(err.message, ExitCode.busy);
+              throw err instanceof CliError ? err : outputError(err instanceof Error ? err.message : String(err), 'the registry holds only what was stored: fix the cause and start again');
+            }
           }
           if (signalled !== 'reload') break;
           signalled = undefined;
