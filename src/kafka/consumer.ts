@@ -39,6 +39,12 @@ export interface ConsumedBatch {
 export interface GroupConsumer {
   /** Runs until stop(); `handle` resolving commits the batch's offsets. */
   run(handle: (batch: ConsumedBatch) => Promise<void>): Promise<void>;
+  /**
+   * Resolves with the error when kafkajs gave up for good (a crash it does not restart from, e.g.
+   * "the coordinator is not aware of this member" after an eviction): the member then consumes
+   * nothing until it is replaced by a new consumer.
+   */
+  readonly crashed: Promise<unknown>;
   stop(): Promise<void>;
 }
 
@@ -49,9 +55,15 @@ export async function createGroupConsumer(kafka: Kafka, conf: ConsumerConfig): P
     maxBytesPerPartition: conf.maxBytesPerPartition,
     allowAutoTopicCreation: true,
   });
+  let onCrashed: (err: unknown) => void = () => {};
+  const crashed = new Promise<unknown>((resolve) => (onCrashed = resolve));
+  consumer.on(consumer.events.CRASH, (e) => {
+    if (!e.payload.restart) onCrashed(e.payload.error);
+  });
   await consumer.connect();
   await consumer.subscribe({ topics: [conf.topic], fromBeginning: conf.fromBeginning });
   return {
+    crashed,
     async run(handle) {
       await consumer.run({
         autoCommit: false,

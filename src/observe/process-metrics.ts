@@ -12,6 +12,7 @@ export interface ProcessMetrics {
   sinkErrors: Counter<'sink'>;
   lag: Gauge<'partition'>;
   committed: Counter;
+  consumerRestarts: Counter;
 }
 
 export function createProcessMetrics(registry = new Registry()): ProcessMetrics {
@@ -34,5 +35,6 @@ export function createProcessMetrics(registry = new Registry()): ProcessMetrics 
     sinkErrors: new Counter({ name: 'tailplow_sink_errors_total', help: 'Failed sink writes (each is retried)', labelNames: ['sink'], registers: r }),
     lag: new Gauge({ name: 'tailplow_consumer_lag', help: 'Messages behind the end of the partition', labelNames: ['partition'], registers: r }),
     committed: new Counter({ name: 'tailplow_batches_committed_total', help: 'Batches whose offsets were committed', registers: r }),
+    consumerRestarts: new Counter({ name: 'tailplow_consumer_restarts_total', help: 'Kafka consumers replaced after kafkajs gave up on them (e.g. evicted from the group)', registers: r }),
   };
 }

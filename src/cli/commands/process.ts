@@ -18,7 +18,7 @@ import type { Sink } from '../../sinks/sink';
 import { createStage } from '../../stages/registry';
 import type { Stage } from '../../stages/stage';
 import { createLogger } from '../../util/logger';
-import { RetriableError, withRetry } from '../../util/retry';
+import { RetriableError, sleep, withRetry } from '../../util/retry';
 import { outputError, usageError } from '../errors';
 
 interface ProcessOptions {
@@ -75,23 +75,34 @@ export function registerProcess(program: Command): void {
         const sinkStartRetriable = (err: unknown) => err instanceof RetriableError || ((err as Error | null)?.name?.startsWith('KafkaJS') === true && isRetriableKafkaError(err));
         for (const s of config.sinks) sinks.push(await connect(`sink ${s.type}`, () => createSink(s, { ...deps, kafka: config.kafka }), sinkStartRetriable));
         const badProducer = await connect('bad-row producer', () => createKafkaProducer(kafka, config.badRows));
-        const consumer = await connect('consumer', () => createGroupConsumer(kafka, config.source));
         const handle = createBatchProcessor(stages, sinks, { send: (rows) => badProducer.send(config.badRows.topic, rows) }, metrics, logger);
-        logger.info({ topic: config.source.topic, groupId: config.source.groupId, stages: stages.map((s) => s.name), sinks: sinks.map((s) => s.name) }, 'processing');
-        state.healthy = true;
-        state.detail = 'processing';
-        await consumer.run(async (batch) => {
-          try {
-            await handle(batch);
-          } catch (err) {
-            if (err instanceof PartitionRevoked) logger.info({ partition: batch.partition }, 'batch abandoned uncommitted: partition revoked or stopping');
-            throw err;
-          }
-        });
-        await new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
-        state.healthy = false;
-        state.detail = 'stopping';
-        await consumer.stop();
+        const stopped = new Promise<'stop'>((resolve) => stop.signal.addEventListener('abort', () => resolve('stop'), { once: true }));
+        // A consumer kafkajs gave up on (evicted from the group, then a non-retriable commit error)
+        // consumes nothing while looking alive: it is replaced, with backoff, and /healthz says so.
+        for (let crashes = 0; !stop.signal.aborted; ) {
+          const consumer = await connect('consumer', () => createGroupConsumer(kafka, config.source));
+          logger.info({ topic: config.source.topic, groupId: config.source.groupId, stages: stages.map((s) => s.name), sinks: sinks.map((s) => s.name) }, 'processing');
+          state.healthy = true;
+          state.detail = 'processing';
+          await consumer.run(async (batch) => {
+            try {
+              await handle(batch);
+            } catch (err) {
+              if (err instanceof PartitionRevoked) logger.info({ partition: batch.partition }, 'batch abandoned uncommitted: partition revoked or stopping');
+              throw err;
+            }
+          });
+          const outcome = await Promise.race([stopped, consumer.crashed.then((err) => ({ err }))]);
+          state.healthy = false;
+          state.detail = outcome === 'stop' ? 'stopping' : 'consumer crashed; reconnecting';
+          await consumer.stop().catch((err: unknown) => logger.warn({ err: String(err) }, 'closing the consumer failed'));
+          if (outcome === 'stop') break;
+          crashes++;
+          const delayMs = Math.min(30_000, 500 * 2 ** Math.min(crashes - 1, 6));
+          logger.error({ err: String(outcome.err), delayMs }, 'Kafka consumer gave up; starting a new one from the committed offsets');
+          metrics.consumerRestarts.inc();
+          await sleep(delayMs, stop.signal).catch(() => undefined);
+        }
         await badProducer.close();
         logger.info('stopped; committed offsets cover everything the sinks acknowledged');
       } catch (err) {
