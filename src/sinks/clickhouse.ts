@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { createClickHouseStore } from '../storage/clickhouse-store';
 import { asThrownStoreError } from '../storage/event-store';
+import { ttlDaysSchema } from '../storage/retention';
 import type { Sink, SinkDeps } from './sink';
 import { openEventTableSink } from './table-sink';
 import { readPem } from '../util/tls';
@@ -37,12 +38,7 @@ export const clickhouseSinkSchema = z
       .default(false)
       .describe('Server-side batching (async_insert with wait_for_async_insert=1, so a write is still acknowledged only once stored). ClickHouse >= 21.11; ignored, with a warning, on older servers.'),
     requestTimeoutMs: z.number().int().positive().default(30_000).describe('Give up on one request after this long (it is then retried).'),
-    ttlDays: z
-      .number()
-      .int()
-      .positive()
-      .optional()
-      .describe('Retention: delete events older than this many days (by derived_tstamp) with a table TTL (ClickHouse 19.6+; 18.16 refuses it at start). Default: keep everything.'),
+    ttlDays: ttlDaysSchema,
   })
   .strict()
   .describe('Store events in a ClickHouse server (one row per event_id after merges or FINAL).');

@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { createChdbStore } from '../storage/chdb-store';
+import { ttlDaysSchema } from '../storage/retention';
 import type { Sink, SinkDeps } from './sink';
 import { openEventTableSink } from './table-sink';
 
@@ -19,12 +20,7 @@ export const embeddedSinkSchema = z
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and _, not starting with a digit')
       .default('events')
       .describe('Table for the events; created if absent.'),
-    ttlDays: z
-      .number()
-      .int()
-      .positive()
-      .optional()
-      .describe('Retention: delete events older than this many days (by derived_tstamp) with a table TTL (ClickHouse 19.6+; 18.16 refuses it at start). Default: keep everything.'),
+    ttlDays: ttlDaysSchema,
   })
   .strict()
   .describe('Store events in an embedded ClickHouse engine (chDB) in the data directory.');
