@@ -16,11 +16,24 @@ export interface ChdbStore extends EventStore {
   readonly path: string;
 }
 
+/**
+ * The engine's server defaults are sized for a database host (5 GiB mark and index caches, a
+ * 16-thread merge pool): an analytics store inside a log agent keeps its caches small, so RSS
+ * stays flat over days instead of growing with the data it has touched.
+ */
+const EMBEDDED_ENGINE_ARGS = [
+  '--mark_cache_size=67108864',
+  '--index_mark_cache_size=33554432',
+  '--primary_index_cache_size=67108864',
+  '--uncompressed_cache_size=0',
+  '--background_pool_size=2',
+];
+
 export async function createChdbStore(path: string): Promise<ChdbStore> {
   await mkdir(path, { recursive: true });
   // Loaded here, not imported at the top: see the comment above.
   const chdb = require('chdb') as typeof Chdb;
-  const session = new chdb.Session(path);
+  const session = new chdb.Session(path, { connectionArgs: EMBEDDED_ENGINE_ARGS });
   try {
     // Session settings apply to every later query, async ones included: numbers stay numbers,
     // as the server store asks for per query.
