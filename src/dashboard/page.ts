@@ -232,26 +232,33 @@ function formFromQuery(p) {
   form.classList.toggle('custom-range', form.range.value === 'custom');
 }
 
-function kpi(id, label, value, shown) {
-  var box = el('div', { class: 'kpi', 'data-kpi': id, 'data-value': String(value) });
-  box.appendChild(el('div', { class: 'label' }, label));
-  box.appendChild(el('div', { class: 'value' }, shown === undefined ? nf.format(value) : shown));
-  return box;
+var KPIS = [['visitors', 'Visitors'], ['sessions', 'Sessions'], ['page_views', 'Page views'], ['events', 'Events'], ['bounce_rate', 'Bounce rate'], ['engaged_sessions', 'Engaged sessions'], ['avg_duration_ms', 'Avg. session']];
+/** Sets one KPI box (created in KPIS order on first use); no value shows as '…' until it comes. */
+function setKpi(id, value, shown) {
+  var box = document.getElementById('kpis');
+  if (!box.children.length) KPIS.forEach(function (k) {
+    var b = el('div', { class: 'kpi', 'data-kpi': k[0] });
+    b.appendChild(el('div', { class: 'label' }, k[1]));
+    b.appendChild(el('div', { class: 'value' }, '…'));
+    box.appendChild(b);
+  });
+  var target = box.querySelector('[data-kpi="' + id + '"]');
+  target.setAttribute('data-value', String(value));
+  target.querySelector('.value').textContent = shown === undefined ? nf.format(value) : shown;
 }
 function renderKpis(v) {
-  var s = v.summary[0] || { visitors: 0, sessions: 0, page_views: 0, events: 0 };
-  var e = v.engagement[0] || { sessions: 0, bounces: 0, engaged_sessions: 0, total_duration_ms: 0 };
-  var box = document.getElementById('kpis');
-  box.textContent = '';
-  box.appendChild(kpi('visitors', 'Visitors', s.visitors));
-  box.appendChild(kpi('sessions', 'Sessions', s.sessions));
-  box.appendChild(kpi('page_views', 'Page views', s.page_views));
-  box.appendChild(kpi('events', 'Events', s.events));
-  var bounce = e.sessions ? Math.round((1000 * e.bounces) / e.sessions) / 10 : 0;
-  box.appendChild(kpi('bounce_rate', 'Bounce rate', bounce, e.sessions ? bounce + ' %' : '–'));
-  box.appendChild(kpi('engaged_sessions', 'Engaged sessions', e.engaged_sessions));
-  var avg = e.sessions ? Math.round(e.total_duration_ms / e.sessions) : 0;
-  box.appendChild(kpi('avg_duration_ms', 'Avg. session', avg, e.sessions ? duration(avg) : '–'));
+  if (v.summary) {
+    var s = v.summary[0] || { visitors: 0, sessions: 0, page_views: 0, events: 0 };
+    ['visitors', 'sessions', 'page_views', 'events'].forEach(function (k) { setKpi(k, s[k]); });
+  }
+  if (v.engagement) {
+    var e = v.engagement[0] || { sessions: 0, bounces: 0, engaged_sessions: 0, total_duration_ms: 0 };
+    var bounce = e.sessions ? Math.round((1000 * e.bounces) / e.sessions) / 10 : 0;
+    setKpi('bounce_rate', bounce, e.sessions ? bounce + ' %' : '–');
+    setKpi('engaged_sessions', e.engaged_sessions);
+    var avg = e.sessions ? Math.round(e.total_duration_ms / e.sessions) : 0;
+    setKpi('avg_duration_ms', avg, e.sessions ? duration(avg) : '–');
+  }
 }
 
 function renderTable(name, rows) {
@@ -337,7 +344,7 @@ function renderApps(apps) {
 
 /** Renders the views present in \`a\`; \`last\` marks the page complete (data-rendered). */
 function render(a, last) {
-  if (a.views.summary && a.views.engagement) renderKpis(a.views);
+  renderKpis(a.views);
   renderCharts(a);
   Object.keys(TABLES).forEach(function (name) { if (a.views[name]) renderTable(name, a.views[name]); });
   if (a.views.apps) renderApps(a.views.apps);

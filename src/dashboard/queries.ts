@@ -311,8 +311,12 @@ export interface Analytics {
   readonly queryMs: number;
 }
 
-/** The views the page shows first (numbers and the chart); the rankings follow in a second request. */
-export const FIRST_VIEWS: readonly ViewName[] = ['summary', 'engagement', 'timeseries', 'new_vs_returning', 'apps'];
+/**
+ * The views the page shows first (the counts and the chart: one scan each); the rest, among them
+ * the per-session and per-visitor aggregations (engagement, new vs returning, entry pages), follow
+ * in a second request.
+ */
+export const FIRST_VIEWS: readonly ViewName[] = ['summary', 'timeseries', 'apps'];
 
 /** `views=a,b` of a request: names from VIEW_NAMES only (FilterError otherwise); absent means all. */
 export function viewsFrom(text: string | null | undefined): ViewName[] {
