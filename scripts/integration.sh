@@ -20,5 +20,11 @@ for s in "${services[@]}"; do
   eval "$(scripts/services/$s.sh start)"
 done
 
+# The browser tests (real Snowplow tracker, dashboard) drive Debian's chromium through playwright-core.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "integration: installing chromium" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
 npx tsc -p tsconfig.json
 node scripts/run-tests.js integration "$@"
