@@ -9,10 +9,10 @@ export interface Check {
   detail: string;
 }
 
-/** RSS may end at most this much above the first third's max: max(MB, fraction of it). */
+/** The last third's median RSS may be at most this much above the first third's: max(MB, fraction of it). */
 export const RSS_MARGIN_MB = 64;
 export const RSS_MARGIN_FRACTION = 0.25;
-/** Open descriptors may end at most this many above the first third's max. */
+/** The last third's median of open descriptors may be at most this many above the first third's. */
 export const FDS_MARGIN = 16;
 /** The tailer re-sends at most what it had read but not saved as acknowledged when killed. */
 export const TAILER_DUPLICATES_FRACTION = 0.05;
@@ -49,7 +49,7 @@ function catchUpChecks(faults: FaultResult[], timeoutSeconds: number): Check[] {
   }));
 }
 
-/** RSS and open fds of each process: the last third of the samples may not rise above the first third's max + margin. */
+/** RSS and open fds of each process: the last third's median may not rise above the first third's median + margin. */
 function flatChecks(samples: Sample[], procs: ProcessName[]): Check[] {
   const checks: Check[] = [];
   for (const proc of procs) {
@@ -58,11 +58,11 @@ function flatChecks(samples: Sample[], procs: ProcessName[]): Check[] {
     const enough = rssValues.length >= 6;
     checks.push({ name: `${proc} sampled throughout`, ok: enough, detail: `${rssValues.length} samples` });
     if (!enough) continue;
-    const first = flatness(rssValues, 0).firstMax;
+    const first = flatness(rssValues, 0).firstMedian;
     const rss = flatness(rssValues, Math.max(RSS_MARGIN_MB, first * RSS_MARGIN_FRACTION));
     const fds = flatness(fdValues, FDS_MARGIN);
-    checks.push({ name: `${proc} RSS flat`, ok: rss.flat, detail: `first third max ${rss.firstMax} MB, last third max ${rss.lastMax} MB` });
-    checks.push({ name: `${proc} open fds flat`, ok: fds.flat, detail: `first third max ${fds.firstMax}, last third max ${fds.lastMax}` });
+    checks.push({ name: `${proc} RSS flat`, ok: rss.flat, detail: `median ${rss.firstMedian} -> ${rss.lastMedian} MB (max ${rss.firstMax} -> ${rss.lastMax})` });
+    checks.push({ name: `${proc} open fds flat`, ok: fds.flat, detail: `median ${fds.firstMedian} -> ${fds.lastMedian} (max ${fds.firstMax} -> ${fds.lastMax})` });
   }
   return checks;
 }

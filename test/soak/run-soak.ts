@@ -207,7 +207,7 @@ export function formatRunReport(r: RunSoakReport): string[] {
     `- ${r.linesWritten} lines, ${r.eventsWritten} events written; embedded store: ${r.storedRows} rows, ${r.storedDistinct} distinct event_ids; **${r.missing} missing**, ${r.unexpected} unexpected; ${r.badRows} bad rows`,
     f ? `- kill -9 at ${f.atS.toFixed(0)} s, back after ${(f.backAtS - f.atS).toFixed(1)} s, caught up ${f.caughtUpAtS === undefined ? 'NOT' : `${(f.caughtUpAtS - f.backAtS).toFixed(1)} s later`}` : '- no kill',
     `- ${r.drained ? 'drained' : 'NOT drained, gave up'} ${r.drainSeconds} s after the last line; exit on SIGTERM ${JSON.stringify(r.exit)}; logs in ${r.logDir}`,
-    `- run: RSS max ${rss.firstMax} MB in the first third of the samples, ${rss.lastMax} MB in the last; fds max ${fds.firstMax} / ${fds.lastMax}`,
+    `- run: RSS median ${rss.firstMedian} MB in the first third of the samples, ${rss.lastMedian} MB in the last (max ${rss.firstMax} / ${rss.lastMax}); fds median ${fds.firstMedian} / ${fds.lastMedian} (max ${fds.firstMax} / ${fds.lastMax})`,
     '',
     ...curve(r.samples, ['run']),
   ];
