@@ -14,6 +14,22 @@ export const FIXTURE_DAYS = 4;
 /** The whole fixture: [start, start + 4 days). */
 export const FIXTURE_RANGE = { from: FIXTURE_START, to: FIXTURE_START + FIXTURE_DAYS * 86_400 };
 
+const whole: Filters = { ...FIXTURE_RANGE, granularity: 'day' };
+
+/** The filter sets every store must answer like the events do: each granularity, each filter. */
+export const FILTER_CASES: Array<[string, Filters]> = [
+  ['whole range by day', whole],
+  ['by hour', { ...whole, granularity: 'hour' }],
+  ['by minute over 3 hours', { from: FIXTURE_START + 86_400, to: FIXTURE_START + 86_400 + 3 * 3600, granularity: 'minute' }],
+  ['by week', { ...whole, granularity: 'week' }],
+  ['by month', { ...whole, granularity: 'month' }],
+  ['app_id blog', { ...whole, appId: 'blog' }],
+  ['app_id that has no events', { ...whole, appId: 'nothing' }],
+  ['page /pricing', { ...whole, page: '/pricing' }],
+  ["page with a quote: /search'quote", { ...whole, page: "/search'quote" }],
+  ['second and third day, shop only', { from: FIXTURE_START + 86_400, to: FIXTURE_START + 3 * 86_400, granularity: 'hour', appId: 'shop' }],
+];
+
 const PAGES = ['/', '/pricing', '/blog/one', '/blog/two', "/search'quote", '/docs/%C3%A9t%C3%A9'];
 const REFERRERS: Array<{ medium: string; source?: string; url: string } | undefined> = [
   undefined,

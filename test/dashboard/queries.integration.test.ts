@@ -9,7 +9,7 @@ import { openClickHouseSource, type AnalyticsSource } from '../../src/dashboard/
 import { createClickHouseStore, type ClickHouseStore } from '../../src/storage/clickhouse-store';
 import { openEventTable } from '../../src/storage/event-table';
 import { clickhouseUrl, uniqueName } from '../support/services';
-import { dashboardEvents, expectedViews, FIXTURE_RANGE, FIXTURE_START } from './fixture';
+import { dashboardEvents, expectedViews, FIXTURE_RANGE, FIXTURE_START, FILTER_CASES } from './fixture';
 
 const table = uniqueName('dashboard_events').replace(/-/g, '_');
 const events = dashboardEvents();
@@ -39,17 +39,7 @@ test('the server is 18.16 with the legacy layout, and holds the redelivered copi
   assert.ok(row && row.rows > row.ids, JSON.stringify(row));
 });
 
-for (const [label, filters] of [
-  ['whole range by day', whole],
-  ['by hour', { ...whole, granularity: 'hour' }],
-  ['by minute over 3 hours', { from: FIXTURE_START + 86_400, to: FIXTURE_START + 86_400 + 3 * 3600, granularity: 'minute' }],
-  ['by week', { ...whole, granularity: 'week' }],
-  ['by month', { ...whole, granularity: 'month' }],
-  ['app_id blog', { ...whole, appId: 'blog' }],
-  ['app_id that has no events', { ...whole, appId: 'nothing' }],
-  ["page with a quote: /search'quote", { ...whole, page: "/search'quote" }],
-  ['second and third day, shop only', { from: FIXTURE_START + 86_400, to: FIXTURE_START + 3 * 86_400, granularity: 'hour', appId: 'shop' }],
-] as Array<[string, Filters]>) {
+for (const [label, filters] of FILTER_CASES) {
   test(`views on ClickHouse 18.16 equal the answers computed from the events: ${label}`, async () => {
     const expected = expectedViews(events, filters);
     const { views } = await runViews(source, filters);

@@ -11,7 +11,7 @@ import { inlineParams, openChdbSource, stringLiteral, type AnalyticsSource } fro
 import { createChdbStore } from '../../src/storage/chdb-store';
 import type { EventStore } from '../../src/storage/event-store';
 import { openEventTable } from '../../src/storage/event-table';
-import { dashboardEvents, expectedViews, FIXTURE_RANGE, FIXTURE_START } from './fixture';
+import { dashboardEvents, expectedViews, FIXTURE_RANGE, FIXTURE_START, FILTER_CASES } from './fixture';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'tailplow-dashboard-'));
 const path = join(dataDir, 'clickhouse');
@@ -48,18 +48,7 @@ test('the fixture really exercises every view (non-empty answers, duplicates sto
   assert.ok(row && row.rows > row.ids, `copies stored: ${JSON.stringify(row)}`);
 });
 
-for (const [label, filters] of [
-  ['whole range by day', whole],
-  ['by hour', { ...whole, granularity: 'hour' }],
-  ['by minute over 3 hours', { from: FIXTURE_START + 86_400, to: FIXTURE_START + 86_400 + 3 * 3600, granularity: 'minute' }],
-  ['by week', { ...whole, granularity: 'week' }],
-  ['by month', { ...whole, granularity: 'month' }],
-  ['app_id blog', { ...whole, appId: 'blog' }],
-  ['app_id that has no events', { ...whole, appId: 'nothing' }],
-  ['page /pricing', { ...whole, page: '/pricing' }],
-  ["page with a quote: /search'quote", { ...whole, page: "/search'quote" }],
-  ['second and third day, shop only', { from: FIXTURE_START + 86_400, to: FIXTURE_START + 3 * 86_400, granularity: 'hour', appId: 'shop' }],
-] as Array<[string, Filters]>) {
+for (const [label, filters] of FILTER_CASES) {
   test(`views equal the answers computed from the events: ${label}`, async () => {
     const expected = expectedViews(events, filters);
     for (const source of [bound, inline]) {
