@@ -23,9 +23,11 @@ export class ConfigError extends Error {
   }
 }
 
+/** One line per problem, always starting with its place: text quoted from the file may hold line breaks. */
 export function formatProblem(p: ConfigProblem): string {
   const where = p.line ? `${p.file}:${p.line}:${p.col ?? 1}` : p.file;
-  return p.field ? `${where}: ${p.field}: ${p.message}` : `${where}: ${p.message}`;
+  const message = p.message.replace(/\r?\n/g, '\\n');
+  return p.field ? `${where}: ${p.field}: ${message}` : `${where}: ${message}`;
 }
 
 export function fieldPath(path: ReadonlyArray<string | number>): string {

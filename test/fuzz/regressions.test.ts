@@ -35,3 +35,15 @@ test('config: a document that is a scalar or a list is a ConfigError, not a Type
   // An empty file is still the all-defaults config.
   assert.deepEqual(parseConfigText('', 'f.yml', tailConfigSchema, { overrides }).input.paths, ['/var/log/x.log']);
 });
+
+test('config: a substitution spanning lines in a block scalar is reported on one line that starts with file:line (fast-check: "|\\n!\\n  format: \\"${x\\"\\n}")', () => {
+  const text = '|\n!\n  format: "${x"\n}';
+  assert.throws(
+    () => parseConfigText(text, 'fuzz.yml', tailConfigSchema, { env: {} }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      for (const line of err.message.split('\n')) assert.match(line, /^fuzz\.yml:\d+:\d+: /);
+      return true;
+    },
+  );
+});
