@@ -35,7 +35,7 @@ export function soakChecks(r: SoakReport): Check[] {
     checks.push({ name: 'five faults inflicted', ok: r.faults.length === 5, detail: r.faults.map((f) => f.name).join(', ') });
     checks.push(...catchUpChecks(r.faults, r.options.catchUpTimeoutSeconds));
   }
-  checks.push(...flatChecks(r.samples, ['tailer', 'processor']));
+  checks.push(...flatChecks(r.samples, ['tailer', 'processor'], r.options.seconds));
   const last = r.samples[r.samples.length - 1];
   checks.push({ name: 'consumer lag 0 at the end', ok: last?.consumerLag === 0, detail: `${last?.consumerLag}` });
   return checks;
@@ -49,8 +49,17 @@ function catchUpChecks(faults: FaultResult[], timeoutSeconds: number): Check[] {
   }));
 }
 
+/**
+ * Below this, flatness is reported but not asserted: in a 2-minute CI run the thirds are warm-up
+ * (V8 growing its heap, chDB starting pool threads, each holding /proc files), a kill and its
+ * catch-up, not the steady state a leak shows in. The long run (30 minutes) asserts it.
+ */
+export const FLAT_ASSERTED_FROM_SECONDS = 600;
+
 /** RSS and open fds of each process: the last third's median may not rise above the first third's median + margin. */
-function flatChecks(samples: Sample[], procs: ProcessName[]): Check[] {
+function flatChecks(samples: Sample[], procs: ProcessName[], runSeconds: number): Check[] {
+  const asserted = runSeconds >= FLAT_ASSERTED_FROM_SECONDS;
+  const suffix = asserted ? '' : ` (reported, not asserted under ${FLAT_ASSERTED_FROM_SECONDS / 60} minutes)`;
   const checks: Check[] = [];
   for (const proc of procs) {
     const rssValues = series(samples, proc, 'rssMb');
@@ -61,8 +70,8 @@ function flatChecks(samples: Sample[], procs: ProcessName[]): Check[] {
     const first = flatness(rssValues, 0).firstMedian;
     const rss = flatness(rssValues, Math.max(RSS_MARGIN_MB, first * RSS_MARGIN_FRACTION));
     const fds = flatness(fdValues, FDS_MARGIN);
-    checks.push({ name: `${proc} RSS flat`, ok: rss.flat, detail: `median ${rss.firstMedian} -> ${rss.lastMedian} MB (max ${rss.firstMax} -> ${rss.lastMax})` });
-    checks.push({ name: `${proc} open fds flat`, ok: fds.flat, detail: `median ${fds.firstMedian} -> ${fds.lastMedian} (max ${fds.firstMax} -> ${fds.lastMax})` });
+    checks.push({ name: `${proc} RSS flat${suffix}`, ok: rss.flat || !asserted, detail: `median ${rss.firstMedian} -> ${rss.lastMedian} MB (max ${rss.firstMax} -> ${rss.lastMax})` });
+    checks.push({ name: `${proc} open fds flat${suffix}`, ok: fds.flat || !asserted, detail: `median ${fds.firstMedian} -> ${fds.lastMedian} (max ${fds.firstMax} -> ${fds.lastMax})` });
   }
   return checks;
 }
@@ -81,6 +90,6 @@ export function runSoakChecks(r: RunSoakReport): Check[] {
     checks.push({ name: 'run killed once', ok: r.faults.length === 1, detail: `${r.faults.length}` });
     checks.push(...catchUpChecks(r.faults, r.options.catchUpTimeoutSeconds));
   }
-  checks.push(...flatChecks(r.samples, ['run']));
+  checks.push(...flatChecks(r.samples, ['run'], r.options.seconds));
   return checks;
 }
