@@ -156,6 +156,13 @@ interface ViewSpec {
   readonly ignoresAppFilter?: boolean;
 }
 
+/** Visitors per value of one column (countries, browsers, …), the top N. */
+const visitorsBy = (column: string, alias: string) => ({
+  sql: `SELECT ${column} AS ${alias}, ${distinct('domain_userid')} AS visitors
+      FROM {table} WHERE {where} GROUP BY ${alias} ORDER BY visitors DESC, ${alias} LIMIT ${TOP_N}`,
+  extra: [`${column} IS NOT NULL`],
+});
+
 const VIEW_SPECS = {
   summary: {
     sql: `SELECT ${distinct('domain_userid')} AS visitors, ${distinct('domain_sessionid')} AS sessions,
@@ -196,26 +203,10 @@ const VIEW_SPECS = {
       FROM {table} WHERE {where} GROUP BY campaign, source, medium ORDER BY sessions DESC, campaign, source, medium LIMIT ${TOP_N}`,
     extra: ["event = 'page_view'", 'mkt_campaign IS NOT NULL'],
   },
-  countries: {
-    sql: `SELECT geo_country AS country, ${distinct('domain_userid')} AS visitors
-      FROM {table} WHERE {where} GROUP BY country ORDER BY visitors DESC, country LIMIT ${TOP_N}`,
-    extra: ['geo_country IS NOT NULL'],
-  },
-  browsers: {
-    sql: `SELECT br_family AS browser, ${distinct('domain_userid')} AS visitors
-      FROM {table} WHERE {where} GROUP BY browser ORDER BY visitors DESC, browser LIMIT ${TOP_N}`,
-    extra: ['br_family IS NOT NULL'],
-  },
-  operating_systems: {
-    sql: `SELECT os_family AS os, ${distinct('domain_userid')} AS visitors
-      FROM {table} WHERE {where} GROUP BY os ORDER BY visitors DESC, os LIMIT ${TOP_N}`,
-    extra: ['os_family IS NOT NULL'],
-  },
-  device_types: {
-    sql: `SELECT dvce_type AS device, ${distinct('domain_userid')} AS visitors
-      FROM {table} WHERE {where} GROUP BY device ORDER BY visitors DESC, device LIMIT ${TOP_N}`,
-    extra: ['dvce_type IS NOT NULL'],
-  },
+  countries: visitorsBy('geo_country', 'country'),
+  browsers: visitorsBy('br_family', 'browser'),
+  operating_systems: visitorsBy('os_family', 'os'),
+  device_types: visitorsBy('dvce_type', 'device'),
   new_vs_returning: {
     // A visitor is new when the range holds their first session (domain_sessionidx = 1, the
     // tracker's visit counter), returning otherwise; the same answer as the profile's visit count.

@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpuMsOf, fuzz, mulberry32 } from './coverage-fuzz';
+import { prng } from '../../bench/lib/generate';
+import { cpuMsOf, fuzz } from './coverage-fuzz';
 import { fixtureLines, TARGETS } from './targets';
 
 /** A bug only an input starting with `{"x` reaches, one branch per character. */
@@ -18,7 +19,7 @@ function planted(input: string): void {
 }
 
 test('coverage guidance finds a bug behind three nested byte comparisons', () => {
-  const r = fuzz(planted, { timeMs: 20_000, seeds: ['hello'], include: (url) => url.includes('coverage-fuzz.test'), random: mulberry32(42) });
+  const r = fuzz(planted, { timeMs: 20_000, seeds: ['hello'], include: (url) => url.includes('coverage-fuzz.test'), random: prng(42) });
   assert.ok(r.crash, `not found in ${r.execs} inputs`);
   assert.ok(r.crash.input.startsWith('{"x'), JSON.stringify(r.crash.input));
   // Blind guessing needs ~256^3/3 tries; guided, each new branch joins the corpus and is built on.
@@ -35,7 +36,7 @@ const seeds: Record<string, string[]> = (() => {
 
 for (const [name, seedInputs] of Object.entries(seeds)) {
   test(`coverage-guided run of ${name} (${seconds} s): no invariant broken, coverage grows past the seeds`, () => {
-    const r = fuzz(TARGETS[name]!, { timeMs: seconds * 1000, seeds: seedInputs, include: (url) => url.includes('/dist/src/'), random: mulberry32(1) });
+    const r = fuzz(TARGETS[name]!, { timeMs: seconds * 1000, seeds: seedInputs, include: (url) => url.includes('/dist/src/'), random: prng(1) });
     assert.equal(r.crash, undefined, r.crash ? `input ${JSON.stringify(r.crash.input)}: ${String(r.crash.error)}` : '');
     assert.ok(r.seedFeatures > 0 && r.features > r.seedFeatures, `blocks: ${r.features} after fuzzing vs ${r.seedFeatures} from the seeds`);
   });

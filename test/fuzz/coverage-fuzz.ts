@@ -23,6 +23,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { prng } from '../../bench/lib/generate';
 
 /** One input's coverage: "scriptId:start:end" of every block that ran. */
 type Features = string[];
@@ -62,16 +63,6 @@ const DICTIONARY = [
   'type: ', 'sinks:', 'stages:', '\u00e9', '\ud83d\ude00', '\ud800', '\u0000', '\r',
 ];
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mutate(input: string, corpus: readonly string[], rnd: () => number, maxLength: number): string {
   const int = (n: number) => Math.floor(rnd() * n);
@@ -391,4 +382,4 @@ if (require.main === module) {
   else parentMain(argv).then((code) => process.exit(code));
 }
 
-export { cpuMsOf, mulberry32, mutate };
+export { cpuMsOf, mutate };
