@@ -37,7 +37,7 @@ import { createClickHouseStore, type ClickHouseStore } from '../../src/storage/c
 import { silentLogger } from '../../src/util/logger';
 import { FULL_ENRICH_STAGE, startProcessor } from '../../test/process/processor-agent';
 import { createTopics } from '../../test/support/kafka-topic';
-import { clickhouseUrl, kafkaBrokers, redisUrl, startPrivateService, uniqueName, type PrivateService } from '../../test/support/services';
+import { clickhouseUrl, deleteRedisKeys, kafkaBrokers, redisUrl, startPrivateService, uniqueName, type PrivateService } from '../../test/support/services';
 import { connectAdmin, generateRawEvents, groupProgress, idPrefix, produceRaw, withFreshIds, type RawMessage } from '../process/events';
 
 const { values: args } = parseArgs({
@@ -224,14 +224,7 @@ async function runCli(v: Variant, raw: string, n: number, dir: string, servers: 
 
 async function removeLeftovers(servers: Servers, cleanup: Cleanup): Promise<void> {
   const redis = new Redis(servers.redisUrl, { maxRetriesPerRequest: 1 });
-  for (const prefix of cleanup.prefixes) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 5000);
-      if (keys.length) await redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  }
+  for (const prefix of cleanup.prefixes) await deleteRedisKeys(redis, prefix);
   redis.disconnect();
   const admin = await openAdmin(servers);
   for (const table of cleanup.tables) await admin.command(`DROP TABLE IF EXISTS default.${table}`);

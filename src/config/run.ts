@@ -12,7 +12,7 @@ import { DEFAULT_RUN_DATA_DIR, SAMPLE_LOG_GLOB } from '../run/defaults';
 import { httpSchema, logLevelSchema } from './common';
 import { tailInputSchema } from './tail';
 
-export const runInputSchema = tailInputSchema
+const runInputSchema = tailInputSchema
   .extend({
     paths: z
       .array(z.string().min(1))
@@ -23,7 +23,7 @@ export const runInputSchema = tailInputSchema
   .strict()
   .default({});
 
-export const runPipelineSchema = z
+const runPipelineSchema = z
   .object({
     maxInFlightBytes: z.number().int().positive().default(8 * 1024 * 1024).describe('Bytes of log lines read but not yet stored by every sink; reading pauses above it (bounded memory).'),
     decodeWorkers: z.number().int().min(0).default(1).describe('Threads that decode lines (0: decode on the main thread).'),

@@ -18,7 +18,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isIP } from 'node:net';
+import { isLoopbackHost } from '../observe/server';
 import type { Logger } from '../util/logger';
 import { chartJsSource, clientScript, renderPage, type DashboardData } from './page';
 import { FilterError, filtersFrom, runViews, viewsFrom, type Filters, type ViewName } from './queries';
@@ -51,13 +51,8 @@ export class DashboardConfigError extends Error {
   override name = 'DashboardConfigError';
 }
 
-export function isLoopback(host: string): boolean {
-  if (host === 'localhost') return true;
-  const kind = isIP(host);
-  if (kind === 4) return host.startsWith('127.');
-  if (kind === 6) return host === '::1' || /^::ffff:127\./i.test(host);
-  return false;
-}
+/** Loopback as the metrics endpoint defines it: one rule for every listening address. */
+export { isLoopbackHost as isLoopback };
 
 /** A shared computation lives this long; filters with relative times are rounded to the minute, so polls hit it. */
 const SHARE_MS = 3000;
@@ -66,7 +61,7 @@ const MIN_TOKEN_LENGTH = 16;
 export async function startDashboardServer(opts: DashboardServerOptions): Promise<DashboardServer> {
   const host = opts.host ?? '127.0.0.1';
   const now = opts.now ?? Date.now;
-  if (!isLoopback(host)) {
+  if (!isLoopbackHost(host)) {
     if (!opts.token) throw new DashboardConfigError(`the dashboard on ${host} would be reachable from other machines: give --token (or TAILPLOW_DASHBOARD_TOKEN), or bind 127.0.0.1`);
   }
   if (opts.token !== undefined && opts.token.length < MIN_TOKEN_LENGTH) throw new DashboardConfigError(`the token must have at least ${MIN_TOKEN_LENGTH} characters`);

@@ -1,4 +1,5 @@
 /** Prometheus metrics of the tailer (and of `run`, which embeds it). Names are documented in README. */
+import { stat } from 'node:fs/promises';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface TailMetrics {
@@ -34,4 +35,14 @@ export function createTailMetrics(registry = new Registry()): TailMetrics {
     inFlightBytes: new Gauge({ name: 'tailplow_in_flight_bytes', help: 'Bytes of lines read but not yet acknowledged', registers: r }),
     registryAge: new Gauge({ name: 'tailplow_registry_age_seconds', help: 'Seconds since the registry of offsets was last written', registers: r }),
   };
+}
+
+/** The per-second gauges of a tail loop: bytes behind per followed file, and the registry's age. */
+export function refreshTailGauges(files: ReadonlyArray<{ path: string; bytesBehind: number }>, registryFile: string, metrics: TailMetrics): void {
+  metrics.bytesBehind.reset();
+  for (const f of files) metrics.bytesBehind.set({ path: f.path }, f.bytesBehind);
+  stat(registryFile).then(
+    (st) => metrics.registryAge.set((Date.now() - st.mtimeMs) / 1000),
+    () => metrics.registryAge.set(-1),
+  );
 }

@@ -7,9 +7,7 @@ import type { DecodedBatch } from './batch-decode';
 import type { LineParser } from '../nginx/record';
 import { badRowKind, sizeViolation } from '../snowplow/badrow';
 import { decodeLine, type DecodeOutcome } from '../snowplow/decode';
-import { createRawParamsFingerprint } from '../snowplow/fingerprint';
-import { fingerprintConfigSchema, type FingerprintConfig } from '../stages/enrich/fingerprint';
-import { hexDigest } from '../stages/enrich/hash';
+import { createDecoderFingerprint, fingerprintConfigSchema, type FingerprintConfig } from '../stages/enrich/fingerprint';
 
 export interface LineDecoder {
   (line: LineRecord, source: string): DecodeOutcome;
@@ -23,11 +21,7 @@ export function createLineDecoder(
   opts: { maxLineBytes: number; now?: () => number; fingerprint?: FingerprintConfig },
 ): LineDecoder {
   const now = opts.now ?? Date.now;
-  const config = opts.fingerprint ?? DEFAULT_FINGERPRINT;
-  // Same input and hash as stages/enrich/fingerprint's createFingerprinter, without a merged copy
-  // of the parameters and a sort of their names per event (snowplow/fingerprint.ts).
-  const algorithm = config.hashAlgorithm.toLowerCase(); // md5, sha1, sha256 … as node:crypto names them
-  const fingerprint = config.enabled ? createRawParamsFingerprint(config.excludeParameters, (input) => hexDigest(algorithm, input)) : undefined;
+  const fingerprint = createDecoderFingerprint(opts.fingerprint ?? DEFAULT_FINGERPRINT);
   return (line, source) => {
     if (line.tooLong) {
       // The reader kept only the first maxLineBytes bytes: never parse a truncated line.

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 /** The repository (or installed package) root: dist/src/run/ -> ../../.. */
 const PACKAGE_ROOT = resolve(__dirname, '../../..');
 
-export const SAMPLE_DIR = join(PACKAGE_ROOT, 'examples', 'sample');
+const SAMPLE_DIR = join(PACKAGE_ROOT, 'examples', 'sample');
 export const SAMPLE_LOG_GLOB = join(SAMPLE_DIR, '*.log');
 
 /** Relative to the working directory; `--data-dir` or `dataDir:` moves it. */

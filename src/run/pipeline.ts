@@ -8,8 +8,9 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { runInputPaths, type RunConfig } from '../config/run';
 import type { LineBatch } from '../input/types';
+import { registryPath } from '../input/registry';
 import { createTailInput, type TailInputStats } from '../input/tail-input';
-import type { TailMetrics } from '../observe/tail-metrics';
+import { refreshTailGauges, type TailMetrics } from '../observe/tail-metrics';
 import { createDecodePool } from '../pipeline/decode-pool';
 import type { BatchGuard, StageSinkMetrics } from '../pipeline/process';
 import { startTailLoop, type EventOutput } from '../pipeline/tail';
@@ -129,7 +130,7 @@ export async function runPipelineOnce(config: RunConfig, opts: RunLifeOptions): 
   const where: RunLocations = {
     paths,
     dataDir,
-    registry: resolve(dataDir, 'input-registry.json'),
+    registry: resolve(registryPath(dataDir)),
     badRows: processing.badRowsPath,
     embedded: processing.embedded,
     sinks: processing.sinks.map((s) => s.name),
@@ -141,7 +142,7 @@ export async function runPipelineOnce(config: RunConfig, opts: RunLifeOptions): 
   state.detail = 'following';
 
   const watchers: NodeJS.Timeout[] = [];
-  watchers.push(setInterval(() => refreshGauges(input.stats(), metrics), 1000));
+  watchers.push(setInterval(() => refreshTailGauges(input.stats().files, registryPath(dataDir), metrics), 1000));
   if (opts.once) {
     const caughtUp = createCaughtUpCheck(config.input.pollIntervalMs);
     watchers.push(
@@ -200,9 +201,4 @@ export function createCaughtUpCheck(pollIntervalMs: number, stableChecks = 3): (
     lastSignature = signature;
     return stable >= stableChecks;
   };
-}
-
-function refreshGauges(stats: TailInputStats, metrics: TailMetrics): void {
-  metrics.bytesBehind.reset();
-  for (const f of stats.files) metrics.bytesBehind.set({ path: f.path }, f.bytesBehind);
 }

@@ -69,7 +69,7 @@ export async function openProcessing(config: ProcessingConfig, logger: Logger, m
 }
 
 /** Events per combined runner call at most. */
-export const MAX_GROUP_EVENTS = 20_000;
+const MAX_GROUP_EVENTS = 20_000;
 
 /**
  * The tail loop and replay hand over the next batch before the previous one is stored. Batches go

@@ -16,7 +16,7 @@ export interface StoreSummary {
   topPages: Array<{ page: string; views: number }>;
 }
 
-export const TOP_PAGES = 5;
+const TOP_PAGES = 5;
 
 export async function summariseStore(store: Pick<EventStore, 'query'>, table: string): Promise<StoreSummary> {
   const t = qualifiedTableName(table);

@@ -9,7 +9,6 @@ import { z } from 'zod';
 import { versionAtLeast } from './clickhouse-schema';
 import type { EventStore } from './event-store';
 
-/** Table TTL exists since ClickHouse 19.6. */
 /** The `ttlDays` option of the sinks that write the event table (clickhouse, embedded). */
 export const ttlDaysSchema = z
   .number()
@@ -18,7 +17,8 @@ export const ttlDaysSchema = z
   .optional()
   .describe('Retention: delete events older than this many days (by derived_tstamp) with a table TTL (ClickHouse 19.6+; 18.16 refuses it at start). Default: keep everything.');
 
-export const TTL_SINCE: readonly [number, number] = [19, 6];
+/** Table TTL exists since ClickHouse 19.6. */
+const TTL_SINCE: readonly [number, number] = [19, 6];
 
 /** A server too old for TTL: a configuration problem, not worth retrying. */
 export class RetentionUnsupportedError extends Error {

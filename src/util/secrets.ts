@@ -5,9 +5,9 @@
  */
 
 /** Keys whose values are secrets. */
-export const SECRET_KEY = /pass(word)?|secret|token|api_?key|salt|private|credentials/i;
+const SECRET_KEY = /pass(word)?|secret|token|api_?key|salt|private|credentials/i;
 
-export const MASK = '***';
+const MASK = '***';
 
 /** `scheme://user:password@` with the password (whatever it holds up to the '@') masked. */
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]+@/gi;

@@ -19,23 +19,14 @@ import { profileKeys, VISITOR_PROFILE_SCHEMA, type ProfileInput, type ProfileSto
 import { eventAt, inputsOf, profileStoreContract, uniquePrefix } from '../../src/stages/profile/store-contract';
 import { silentLogger } from '../../src/util/logger';
 import { RetriableError, withRetry } from '../../src/util/retry';
-import { freePort, redisUrl, startPrivateService } from '../support/services';
+import { deleteRedisKeys, freePort, redisUrl, startPrivateService } from '../support/services';
 
 const ROOT = resolve(__dirname, '../../..');
 const prefixes = new Set<string>();
 const admin = new Redis(redisUrl(), { maxRetriesPerRequest: 1 });
 
-async function deleteByPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-}
-
 test.after(async () => {
-  for (const p of prefixes) await deleteByPrefix(admin, p);
+  for (const p of prefixes) await deleteRedisKeys(admin, p);
   admin.disconnect();
 });
 

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { nginxBinary } from '../support/nginx-service';
 import { freePort, waitFor } from '../support/services';
 
 /** The map and access_log lines exactly as docs/privacy.md shows them. */
@@ -42,7 +43,7 @@ http {
 }
 `,
   );
-  const nginx = (...args: string[]) => execFileSync('/usr/sbin/nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf'), ...args], { stdio: 'pipe' });
+  const nginx = (...args: string[]) => execFileSync(nginxBinary(), ['-p', prefix, '-c', join(prefix, 'nginx.conf'), ...args], { stdio: 'pipe' });
   nginx();
   try {
     const hit = async (ua: string, headers: Record<string, string> = {}) => {

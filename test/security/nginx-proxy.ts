@@ -4,10 +4,11 @@
 // The proxy accepts exactly the Authorization headers it is given (Basic or ApiKey) and
 // answers 401 to anything else, so a test sees that the header really arrived.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
+import { nginxBinary } from '../support/nginx-service';
 import { freePort, waitFor } from '../support/services';
 
 export interface TlsAuthProxyOptions {
@@ -27,11 +28,6 @@ export interface TlsAuthProxy {
   /** Lines of the access log so far: `status authorization-scheme request`. */
   accessLog(): string;
   stop(): Promise<void>;
-}
-
-function nginxBinary(): string {
-  for (const candidate of ['/usr/sbin/nginx', '/usr/bin/nginx']) if (existsSync(candidate)) return candidate;
-  throw new Error('nginx is not installed: run scripts/services/nginx.sh start once (it installs it with apt-get)');
 }
 
 const quote = (value: string) => `"${value.replace(/["\\]/g, '\\$&')}"`;

@@ -19,7 +19,7 @@ import { profileKeys } from '../../src/stages/profile/spec';
 import { createClickHouseStore } from '../../src/storage/clickhouse-store';
 import { createTopics } from '../support/kafka-topic';
 import { generateLog, parseEvents, REPO_ROOT, runTailplow, writeLog } from '../support/replay-logs';
-import { clickhouseUrl, elasticsearchUrl, kafkaBrokers, redisUrl, uniqueName, waitFor } from '../support/services';
+import { clickhouseUrl, deleteRedisKeys, elasticsearchUrl, kafkaBrokers, redisUrl, uniqueName, waitFor } from '../support/services';
 import { FULL_ENRICH_STAGE, killAllProcessors, startProcessor } from '../process/processor-agent';
 
 after(killAllProcessors);
@@ -90,15 +90,6 @@ function expectedProfiles(events: Decoded[]): Map<string, ExpectedProfile> {
   return out;
 }
 
-async function deleteByPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-}
-
 test('replayed twice, processor killed -9 once: one ClickHouse row and one Elasticsearch document per event_id, none missing, Redis profile counters exact', { timeout: 600_000 }, async (t) => {
   const brokers = kafkaBrokers();
   const dir = mkdtempSync(join(tmpdir(), 'tailplow-storage-e2e-'));
@@ -116,7 +107,7 @@ test('replayed twice, processor killed -9 once: one ClickHouse row and one Elast
     await clickhouse.command(`DROP TABLE IF EXISTS default.${table}`).catch(() => undefined);
     await es.indices.delete({ index, ignore_unavailable: true }).catch(() => undefined);
     await es.indices.deleteIndexTemplate({ name: `tailplow-${index}` }).catch(() => undefined);
-    await deleteByPrefix(redis, keyPrefix);
+    await deleteRedisKeys(redis, keyPrefix);
     await Promise.all([clickhouse.close(), es.close(), admin.disconnect()]);
     redis.disconnect();
     rmSync(dir, { recursive: true, force: true });

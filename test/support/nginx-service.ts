@@ -8,6 +8,12 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, waitFor } from './services';
 
+/** Debian's nginx binary (scripts/services/nginx.sh installs it). */
+export function nginxBinary(): string {
+  for (const candidate of ['/usr/sbin/nginx', '/usr/bin/nginx']) if (existsSync(candidate)) return candidate;
+  throw new Error('nginx is not installed: run scripts/services/nginx.sh start once (it installs it with apt-get)');
+}
+
 const run = promisify(execFile);
 const NGINX_SH = resolve(__dirname, '../../../scripts/services/nginx.sh');
 /** Every access log nginx.sh configures (all four are written for each request). */
@@ -41,9 +47,8 @@ export async function startTestNginx(): Promise<TestNginx> {
   const script = (command: string) => run('bash', [NGINX_SH, command], { env });
   const prefix = join(runDir, 'nginx');
   const logsDir = join(prefix, 'logs');
-  const nginxBin = async () => (await run('bash', ['-c', 'command -v nginx || echo /usr/sbin/nginx'])).stdout.trim();
   await script('start');
-  const bin = await nginxBin();
+  const bin = nginxBinary();
   const reopen = async () => {
     await run(bin, ['-p', prefix, '-c', join(prefix, 'conf/nginx.conf'), '-s', 'reopen']);
   };

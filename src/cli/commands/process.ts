@@ -18,7 +18,7 @@ import type { Sink } from '../../sinks/sink';
 import { createStage } from '../../stages/registry';
 import type { Stage } from '../../stages/stage';
 import { createLogger } from '../../util/logger';
-import { RetriableError, sleep, withRetry } from '../../util/retry';
+import { backoffDelay, RetriableError, sleep, withRetry } from '../../util/retry';
 import { outputError, usageError } from '../errors';
 
 interface ProcessOptions {
@@ -98,7 +98,7 @@ export function registerProcess(program: Command): void {
           await consumer.stop().catch((err: unknown) => logger.warn({ err: String(err) }, 'closing the consumer failed'));
           if (outcome === 'stop') break;
           crashes++;
-          const delayMs = Math.min(30_000, 500 * 2 ** Math.min(crashes - 1, 6));
+          const delayMs = backoffDelay(crashes - 1, { initialMs: 500, maxMs: 30_000, maxAttempts: Infinity }, () => 1);
           logger.error({ err: String(outcome.err), delayMs }, 'Kafka consumer gave up; starting a new one from the committed offsets');
           metrics.consumerRestarts.inc();
           await sleep(delayMs, stop.signal).catch(() => undefined);

@@ -3,7 +3,6 @@
  * sysadmin runs next to nginx instead of Filebeat. SIGTERM/SIGINT: stop reading, wait for Kafka
  * to acknowledge what is in flight, save the registry. SIGHUP: reload the config.
  */
-import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ConfigError, loadConfigFile, parseConfigText } from '../../config/load';
 import { tailConfigSchema, type TailConfig } from '../../config/tail';
@@ -12,12 +11,12 @@ import { createTailInput } from '../../input/tail-input';
 import { createKafka } from '../../kafka/connection';
 import { createKafkaProducer } from '../../kafka/producer';
 import { startObservabilityServer, type ObservabilityServer } from '../../observe/server';
-import { createTailMetrics, type TailMetrics } from '../../observe/tail-metrics';
+import { createTailMetrics, refreshTailGauges, type TailMetrics } from '../../observe/tail-metrics';
 import { createDecodePool } from '../../pipeline/decode-pool';
 import { createKafkaEventOutput, isRetriableKafkaError } from '../../pipeline/kafka-output';
 import { startTailLoop } from '../../pipeline/tail';
 import { createLogger, type Logger } from '../../util/logger';
-import { sleep, withRetry } from '../../util/retry';
+import { backoffDelay, sleep, withRetry, type RetryPolicy } from '../../util/retry';
 import { ExitCode, outputError, usageError } from '../errors';
 import { parserFromOptions } from '../options';
 
@@ -64,7 +63,7 @@ export function registerTail(program: Command): void {
             // A fresh producer and input from the saved registry: what was not acknowledged is read again.
             // The backoff grows only while restarts make no progress; one delivered batch resets it.
             restarts = state.delivered ? 1 : restarts + 1;
-            const delayMs = Math.min(MAX_RESTART_DELAY_MS, 500 * 2 ** Math.min(restarts - 1, 5));
+            const delayMs = backoffDelay(restarts - 1, RESTART_BACKOFF, () => 1);
             state.detail = `restarting after a Kafka error in ${(delayMs / 1000).toFixed(1)} s`;
             await sleep(delayMs);
             if (stopSignal === 'stop') break;
@@ -108,7 +107,8 @@ function loadTailConfig(paths: string[], opts: TailOptions): TailConfig {
   }
 }
 
-const MAX_RESTART_DELAY_MS = 16_000;
+/** Pipeline restarts: 0.5 s, doubling, at most 16 s (no jitter: one agent, one broker connection). */
+const RESTART_BACKOFF: RetryPolicy = { initialMs: 500, maxMs: 16_000, maxAttempts: Infinity };
 
 interface PipelineState {
   healthy: boolean;
@@ -163,7 +163,7 @@ async function runOnce(
   };
   const loop = startTailLoop(input, pool, output, { maxInFlightBytes: config.output.maxInFlightBytes, signal: abort.signal, onOutputState }, metrics, logger);
   const registryFile = registryPath(config.dataDir);
-  const gauges = setInterval(() => refreshGauges(input.stats().files, registryFile, metrics), 1000);
+  const gauges = setInterval(() => refreshTailGauges(input.stats().files, registryFile, metrics), 1000);
 
   let failure: unknown;
   try {
@@ -187,13 +187,4 @@ async function runOnce(
   }
   logger.info('stopped; registry saved');
   return signalled() ?? 'stop';
-}
-
-function refreshGauges(files: Array<{ path: string; bytesBehind: number }>, registryFile: string, metrics: TailMetrics): void {
-  metrics.bytesBehind.reset();
-  for (const f of files) metrics.bytesBehind.set({ path: f.path }, f.bytesBehind);
-  stat(registryFile).then(
-    (st) => metrics.registryAge.set((Date.now() - st.mtimeMs) / 1000),
-    () => metrics.registryAge.set(-1),
-  );
 }

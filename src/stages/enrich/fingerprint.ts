@@ -11,11 +11,13 @@
  *
  * Because it needs the raw parameters, the fingerprint can only be computed where they still
  * exist: in the decoder (tracker payload → event). By the time an event reaches the processor
- * from Kafka only canonical fields remain. So this module offers the pure function and a
- * configured `createFingerprinter(config)`; the decoder/tailer calls it and stores the result in
- * `event_fingerprint`.
+ * from Kafka only canonical fields remain. So this module offers the pure function, a configured
+ * `createFingerprinter(config)` over a parameter record, and `createDecoderFingerprint(config)`,
+ * which the decoder calls with the raw body and query (no merged copy, no sort per event; see
+ * snowplow/fingerprint.ts) and stores in `event_fingerprint`.
  */
 import { z } from 'zod';
+import { createRawParamsFingerprint, type RawParamsFingerprint } from '../../snowplow/fingerprint';
 import { hexDigest } from './hash';
 
 export const FINGERPRINT_ALGORITHMS = ['MD5', 'SHA1', 'SHA256', 'SHA384', 'SHA512'] as const;
@@ -91,4 +93,11 @@ export function createFingerprinter(config: FingerprintConfig): (params: Readonl
   const excluded = new Set(config.excludeParameters);
   const algorithm = NODE_HASH[config.hashAlgorithm];
   return (params) => hexDigest(algorithm, fingerprintInput(params, excluded));
+}
+
+/** The decoder's fingerprint: same input and hash as `createFingerprinter`; undefined when disabled. */
+export function createDecoderFingerprint(config: FingerprintConfig): RawParamsFingerprint | undefined {
+  if (!config.enabled) return undefined;
+  const algorithm = NODE_HASH[config.hashAlgorithm];
+  return createRawParamsFingerprint(config.excludeParameters, (input) => hexDigest(algorithm, input));
 }
