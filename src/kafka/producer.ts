@@ -26,6 +26,11 @@ export interface OutMessage {
 export interface Producer {
   /** Resolves when every message is acknowledged by all in-sync replicas. */
   send(topic: string, messages: OutMessage[]): Promise<void>;
+  /**
+   * Loads the topics' partition metadata now (creating them where the broker auto-creates), so the
+   * first lines after start-up do not wait for that round trip too.
+   */
+  prepare(topics: string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -159,6 +164,11 @@ export async function createKafkaProducer(kafka: Kafka, conf: ProducerConfig, st
             }),
         ),
       ).then(() => undefined);
+    },
+    async prepare(topics) {
+      // kafkajs fetches metadata for the topics of a send before it groups messages by partition;
+      // with no messages it sends nothing else.
+      await producer.sendBatch({ topicMessages: topics.map((topic) => ({ topic, messages: [] })), acks: -1 });
     },
     async close() {
       closed = true;

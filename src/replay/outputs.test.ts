@@ -64,7 +64,7 @@ test('kafka output: events keyed by visitor to the topic, bad rows unkeyed to th
   const sent: Array<{ topic: string; messages: OutMessage[] }> = [];
   let closed = false;
   const out = kafkaOutput(
-    { send: async (topic, messages) => void sent.push({ topic, messages }), close: async () => void (closed = true) },
+    { send: async (topic, messages) => void sent.push({ topic, messages }), prepare: async () => {}, close: async () => void (closed = true) },
     { topic: 'tracking_raw', badTopic: 'tracking_bad' },
   );
   await out.write(batch(['{"e":1}', '{"e":2}'], ['{"b":1}']));
@@ -79,7 +79,7 @@ test('kafka output: events keyed by visitor to the topic, bad rows unkeyed to th
 });
 
 test('kafka output: a failed send fails the batch', async () => {
-  const out = kafkaOutput({ send: async () => Promise.reject(new Error('broker down')), close: async () => {} }, { topic: 't', badTopic: 'b' });
+  const out = kafkaOutput({ send: async () => Promise.reject(new Error('broker down')), prepare: async () => {}, close: async () => {} }, { topic: 't', badTopic: 'b' });
   await assert.rejects(out.write(batch(['{"e":1}'])), /broker down/);
 });
 

@@ -146,6 +146,9 @@ async function runOnce(
     throw outputError(`Kafka: ${String(err)}`, `brokers: ${config.kafka.brokers.join(', ')}`);
   });
   if (!producer) return signalled() ?? 'stop';
+  await producer
+    .prepare([config.output.topic, config.output.badTopic])
+    .catch((err: unknown) => logger.warn({ err: String(err), topics: [config.output.topic, config.output.badTopic] }, 'cannot load topic metadata yet; the first send retries'));
 
   const { format, ...inputOptions } = config.input;
   const input = createTailInput({ ...inputOptions, dataDir: config.dataDir }, { logger });
