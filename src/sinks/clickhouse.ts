@@ -1,6 +1,6 @@
 /**
  * The `clickhouse` sink: events into a ClickHouse server's events table over HTTP, one
- * JSONEachRow INSERT per batch. The table is created if absent, in the layout the server's
+ * TabSeparated INSERT per batch. The table is created if absent, in the layout the server's
  * version takes (storage/clickhouse-schema.ts: DateTime64/LowCardinality/Bool from 22.3,
  * DateTime + milliseconds column before). Events the server refuses become bad rows; a server
  * that is down or overloaded throws a RetriableError, so the batch is retried.

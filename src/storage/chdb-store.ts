@@ -8,7 +8,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import type * as Chdb from 'chdb';
-import { schemaVariantFor } from './clickhouse-schema';
+import { schemaVariantFor, tsvPayload } from './clickhouse-schema';
 import type { EventStore } from './event-store';
 
 export interface ChdbStore extends EventStore {
@@ -54,10 +54,8 @@ export async function createChdbStore(path: string): Promise<ChdbStore> {
           .filter((line) => line !== '')
           .map((line) => JSON.parse(line) as T);
       },
-      async insert(qualifiedTable, rows) {
-        let payload = '';
-        for (const row of rows) payload += JSON.stringify(row) + '\n';
-        await session.insert({ table: qualifiedTable, format: 'JSONEachRow', values: Buffer.from(payload) });
+      async insert(qualifiedTable, columns, lines) {
+        await session.insert({ table: qualifiedTable, columns, format: 'TabSeparated', values: Buffer.from(tsvPayload(lines)) });
       },
       async close() {
         session.close();

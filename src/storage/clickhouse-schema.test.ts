@@ -2,7 +2,22 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ENRICHED_FIELD_NAMES } from '../snowplow/fields';
 import type { SnowplowEvent } from '../snowplow/event';
-import { createTableSql, eventColumns, eventRowOf, schemaVariantFor, versionAtLeast } from './clickhouse-schema';
+import { createTableSql, eventColumns, eventRowOf, insertColumns, schemaVariantFor, tsvEscape, tsvPayload, versionAtLeast, type SchemaVariant } from './clickhouse-schema';
+
+/** A TabSeparated line read back as ClickHouse reads it: column name -> text, or null for \N. */
+function fieldsOf(line: string, variant: SchemaVariant): Record<string, string | null> {
+  const columns = insertColumns(variant);
+  const values = line.split('\t');
+  assert.equal(values.length, columns.length, 'one field per insert column');
+  const unescape = (text: string) => text.replace(/\\(.)/g, (_, c: string) => ({ t: '\t', n: '\n', r: '\r', '\\': '\\' })[c] ?? `\\${c}`);
+  return Object.fromEntries(columns.map((name, i) => [name, values[i] === '\\N' ? null : unescape(values[i]!)]));
+}
+
+function rowOf(event: SnowplowEvent, variant: SchemaVariant): Record<string, string | null> {
+  const outcome = eventRowOf(event, variant);
+  assert.ok(outcome.ok, JSON.stringify(outcome));
+  return fieldsOf(outcome.line, variant);
+}
 
 const EVENT: SnowplowEvent = {
   app_id: 'web',
@@ -61,28 +76,58 @@ test('DDL: ReplacingMergeTree, monthly partitions of derived_tstamp, sorting key
   assert.match(createTableSql('events', 'modern'), /context_schemas Array\(LowCardinality\(String\)\) MATERIALIZED/);
 });
 
-test('rows: modern keeps milliseconds in the timestamp, legacy splits seconds and _ms; flags, JSON text, absent fields left out', () => {
-  const modern = eventRowOf(EVENT, 'modern');
-  const legacy = eventRowOf(EVENT, 'legacy');
-  assert.ok(modern.ok && legacy.ok);
-  assert.equal(modern.row.derived_tstamp, '2026-11-27 21:09:52.329');
-  assert.equal(modern.row.derived_tstamp_ms, undefined);
-  assert.equal(legacy.row.derived_tstamp, '2026-11-27 21:09:52');
-  assert.equal(legacy.row.derived_tstamp_ms, 329);
-  assert.equal(legacy.row.dvce_created_tstamp_ms, 7);
-  assert.equal(modern.row.br_cookies, true);
-  assert.equal(legacy.row.br_cookies, 1);
-  assert.equal(legacy.row.dvce_ismobile, 0);
-  assert.equal(modern.row.contexts, '[{"schema":"iglu:com.acme/product/jsonschema/1-0-0","data":{"sku":"A-1"}}]');
-  assert.equal(modern.row.unstruct_event, '{"schema":"iglu:com.acme/click/jsonschema/1-0-0","data":{"x":1}}');
-  assert.equal('page_url' in modern.row, false);
-  assert.equal(Object.keys(modern.row).length, Object.keys(EVENT).length);
+test('rows: modern keeps milliseconds in the timestamp, legacy splits seconds and _ms; flags, JSON text, absent fields NULL', () => {
+  const modern = rowOf(EVENT, 'modern');
+  const legacy = rowOf(EVENT, 'legacy');
+  assert.equal(modern.derived_tstamp, '2026-11-27 21:09:52.329');
+  assert.equal('derived_tstamp_ms' in modern, false, 'an ALIAS on modern: not sent');
+  assert.equal(legacy.derived_tstamp, '2026-11-27 21:09:52');
+  assert.equal(legacy.derived_tstamp_ms, '329');
+  assert.equal(legacy.dvce_created_tstamp_ms, '7');
+  assert.equal(legacy.etl_tstamp_ms, null);
+  assert.equal(modern.br_cookies, 'true');
+  assert.equal(modern.dvce_ismobile, 'false');
+  assert.equal(legacy.br_cookies, '1');
+  assert.equal(legacy.dvce_ismobile, '0');
+  assert.equal(modern.domain_sessionidx, '3');
+  assert.equal(modern.geo_latitude, '52.52');
+  assert.equal(modern.contexts, '[{"schema":"iglu:com.acme/product/jsonschema/1-0-0","data":{"sku":"A-1"}}]');
+  assert.equal(modern.unstruct_event, '{"schema":"iglu:com.acme/click/jsonschema/1-0-0","data":{"x":1}}');
+  assert.equal(modern.page_url, null);
+  assert.equal(Object.values(modern).filter((v) => v !== null).length, Object.keys(EVENT).length);
+  assert.deepEqual(insertColumns('modern'), eventColumns('modern').filter((c) => !c.computed).map((c) => c.name));
+  assert.deepEqual(insertColumns('legacy'), eventColumns('legacy').map((c) => c.name));
+});
+
+test('rows: absent key strings are empty (not Nullable), other absent strings NULL; an empty string stays empty', () => {
+  const { app_id: _a, event: _e, ...rest } = EVENT;
+  const row = rowOf({ ...rest, page_title: '' }, 'legacy');
+  assert.equal(row.app_id, '');
+  assert.equal(row.event, '');
+  assert.equal(row.page_title, '');
+  assert.equal(row.page_url, null);
+});
+
+test('rows: tabs, newlines, carriage returns and backslashes are escaped, so a line is one row; \\N as text is not NULL', () => {
+  const awkward = 'a\tb\nc\rd\\e \\N "q" \'s\' é 日本 \u{1F600} \0';
+  const outcome = eventRowOf({ ...EVENT, page_title: awkward, se_label: '\\N', contexts: [{ schema: 'iglu:x/y/jsonschema/1-0-0', data: { t: 'tab\there\nline' } }] }, 'modern');
+  assert.ok(outcome.ok);
+  assert.equal(outcome.line.includes('\n'), false);
+  assert.equal(outcome.line.split('\t').length, insertColumns('modern').length);
+  const row = fieldsOf(outcome.line, 'modern');
+  assert.equal(row.page_title, awkward);
+  assert.equal(row.se_label, '\\N');
+  assert.equal(row.contexts, '[{"schema":"iglu:x/y/jsonschema/1-0-0","data":{"t":"tab\\there\\nline"}}]');
+  assert.equal(tsvEscape('plain'), 'plain');
+  assert.equal(tsvEscape('a\\b\tc\nd\re'), 'a\\\\b\\tc\\nd\\re');
+  assert.equal(tsvPayload(['x', 'y']), 'x\ny\n');
+  assert.equal(tsvPayload([]), '');
 });
 
 test('rows: fields that are not canonical are not stored', () => {
   const outcome = eventRowOf({ ...EVENT, profile_visits: 3 } as SnowplowEvent, 'modern');
   assert.ok(outcome.ok);
-  assert.equal('profile_visits' in outcome.row, false);
+  assert.deepEqual(fieldsOf(outcome.line, 'modern'), rowOf(EVENT, 'modern'));
 });
 
 test('rows: what ClickHouse would wrap or refuse is a failure with a reason naming the field', () => {

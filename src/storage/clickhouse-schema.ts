@@ -145,8 +145,8 @@ export function createTableSql(qualifiedTable: string, variant: SchemaVariant): 
 /** Why an event cannot become a row. Closed set: metric label and bad-row reason. */
 export type RowProblem = 'missing_field' | 'invalid_value';
 
-export type EventRow = Record<string, string | number | boolean>;
-export type RowOutcome = { ok: true; row: EventRow } | { ok: false; reason: RowProblem; message: string };
+/** One event as a line of `INSERT … (insertColumns) FORMAT TabSeparated`, without the newline. */
+export type RowOutcome = { ok: true; line: string } | { ok: false; reason: RowProblem; message: string };
 
 /**
  * Instants each variant can store. ClickHouse 18.16 does not reject a DateTime outside
@@ -160,64 +160,117 @@ const INT32: readonly [number, number] = [-2147483648, 2147483647];
 
 const FIELD_BY_NAME: ReadonlyMap<string, FieldSpec> = new Map(ENRICHED_FIELDS.map((field) => [field.name, field]));
 
+/** TabSeparated's NULL. */
+const TSV_NULL = '\\N';
+
+/** The columns an insert names (the stored ones, in DDL order) and where each field's value goes. */
+interface InsertLayout {
+  readonly columns: readonly string[];
+  /** A row of absent fields: NULL, or '' for the key strings (not Nullable; their column default). */
+  readonly empty: readonly string[];
+  readonly index: ReadonlyMap<string, number>;
+}
+
+function insertLayoutOf(variant: SchemaVariant): InsertLayout {
+  const columns = eventColumns(variant)
+    .filter((c) => !c.computed)
+    .map((c) => c.name);
+  return {
+    columns,
+    empty: columns.map((name) => (KEY_STRINGS.has(name) ? '' : TSV_NULL)),
+    index: new Map(columns.map((name, i) => [name, i])),
+  };
+}
+
+const LAYOUTS: Record<SchemaVariant, InsertLayout> = { legacy: insertLayoutOf('legacy'), modern: insertLayoutOf('modern') };
+
+/** The body of an INSERT … FORMAT TabSeparated: every line ended by a newline. */
+export function tsvPayload(lines: readonly string[]): string {
+  return lines.length ? lines.join('\n') + '\n' : '';
+}
+
+/** The column list of the INSERT the lines of `eventRowOf` belong to: every stored column, in DDL order. */
+export const insertColumns = (variant: SchemaVariant): readonly string[] => LAYOUTS[variant].columns;
+
+const TSV_SPECIAL = /[\\\t\n\r]/;
+const TSV_SPECIALS = /[\\\t\n\r]/g;
+const TSV_ESCAPE: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
 /**
- * The JSONEachRow row of one event: canonical fields only (anything else on the event is not
- * stored), absent fields left out so the column default (NULL) applies. Values are checked
+ * A string as a TabSeparated field: backslash, tab, line feed and carriage return escaped (the
+ * escapes every ClickHouse version reads back; any other byte, `\0` and quotes included, goes
+ * as it is). So a value reading `\N` stays that text, never NULL.
+ */
+export function tsvEscape(text: string): string {
+  return TSV_SPECIAL.test(text) ? text.replace(TSV_SPECIALS, (c) => TSV_ESCAPE[c]!) : text;
+}
+
+/**
+ * The TabSeparated line of one event: canonical fields only (anything else on the event is not
+ * stored), absent fields NULL (the key strings app_id and event: empty). Values are checked
  * against the column types here, because ClickHouse wraps overflowing integers and dates
  * instead of refusing them.
  *
- * Walks the event's own fields (~45) rather than all 131 columns: the lookups of absent fields
- * were a fifth of the sink's CPU (bench/storage). An event with a problem is walked again in
- * column order, so the problem reported is the first in column order, as before.
+ * TabSeparated rather than JSONEachRow: the server parses it for ~40 % less CPU per insert
+ * (18.16, bench/storage), and the line is built straight from the event instead of an object
+ * the client serialises again. Walks the event's own fields (~45) rather than all 131 columns;
+ * an event with a problem is walked again in column order, so the problem reported is the
+ * first in column order.
  */
 export function eventRowOf(event: SnowplowEvent, variant: SchemaVariant): RowOutcome {
   const source = event as Record<string, unknown>;
-  const row: EventRow = {};
+  const layout = LAYOUTS[variant];
+  const values = layout.empty.slice();
+  let required = 0;
   for (const name in source) {
     const field = FIELD_BY_NAME.get(name);
     if (field === undefined) continue;
     const value = source[name];
     if (value === undefined || value === null) continue;
-    if (putField(row, field, value, variant) !== undefined) return rowInColumnOrder(source, variant);
+    if (putField(values, layout, field, value, variant) !== undefined) return rowInColumnOrder(source, variant);
+    if (REQUIRED.has(name)) required++;
   }
-  for (const name of REQUIRED) if (row[name] === undefined) return rowInColumnOrder(source, variant);
-  return { ok: true, row };
+  if (required !== REQUIRED.size) return rowInColumnOrder(source, variant);
+  return { ok: true, line: values.join('\t') };
 }
 
 function rowInColumnOrder(source: Record<string, unknown>, variant: SchemaVariant): RowOutcome {
-  const row: EventRow = {};
+  const layout = LAYOUTS[variant];
+  const values = layout.empty.slice();
   for (const field of ENRICHED_FIELDS) {
     const value = source[field.name];
     if (value === undefined || value === null) {
       if (REQUIRED.has(field.name)) return { ok: false, reason: 'missing_field', message: `${field.name} is missing` };
       continue;
     }
-    const problem = putField(row, field, value, variant);
+    const problem = putField(values, layout, field, value, variant);
     if (problem) return problem;
   }
-  return { ok: true, row };
+  return { ok: true, line: values.join('\t') };
 }
 
-/** Sets the field's column(s) in `row`; a problem with the value comes back instead. */
-function putField(row: EventRow, field: FieldSpec, value: unknown, variant: SchemaVariant): Extract<RowOutcome, { ok: false }> | undefined {
+/** Sets the field's column(s) in `values` (TabSeparated text); a problem with the value comes back instead. */
+function putField(values: string[], layout: InsertLayout, field: FieldSpec, value: unknown, variant: SchemaVariant): Extract<RowOutcome, { ok: false }> | undefined {
   const bad = (what: string) => ({ ok: false as const, reason: 'invalid_value' as const, message: `${field.name}: ${what}, got ${describe(value)}` });
+  const at = layout.index.get(field.name)!;
   switch (field.type) {
     case 'string':
       if (typeof value !== 'string') return bad('expected a string');
       if (REQUIRED.has(field.name) && value === '') return { ok: false, reason: 'missing_field', message: `${field.name} is empty` };
-      row[field.name] = value;
+      values[at] = tsvEscape(value);
       break;
     case 'int':
       if (typeof value !== 'number' || !Number.isInteger(value) || value < INT32[0] || value > INT32[1]) return bad('expected a 32-bit integer');
-      row[field.name] = value;
+      values[at] = String(value);
       break;
     case 'float':
       if (typeof value !== 'number' || !Number.isFinite(value)) return bad('expected a finite number');
-      row[field.name] = value;
+      // String() writes 1e-7 / 1e+21 for the extremes: both parsers read the exponent.
+      values[at] = String(value);
       break;
     case 'bool':
       if (typeof value !== 'boolean') return bad('expected true or false');
-      row[field.name] = variant === 'modern' ? value : value ? 1 : 0;
+      values[at] = variant === 'modern' ? (value ? 'true' : 'false') : value ? '1' : '0';
       break;
     case 'timestamp': {
       const ms = typeof value === 'string' ? Date.parse(value) : NaN;
@@ -226,18 +279,18 @@ function putField(row: EventRow, field: FieldSpec, value: unknown, variant: Sche
       if (ms < min || ms > max) return bad(`outside ${new Date(min).toISOString()} .. ${new Date(max).toISOString()}`);
       // 'YYYY-MM-DD hh:mm:ss.sss' in UTC: what both DateTime parsers take without best_effort.
       const text = isNormalIso(value as string) ? `${(value as string).slice(0, 10)} ${(value as string).slice(11, 23)}` : new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
-      if (variant === 'modern') row[field.name] = text;
+      if (variant === 'modern') values[at] = text;
       else {
-        row[field.name] = text.slice(0, 19);
-        row[msColumnOf(field.name)] = ((ms % 1000) + 1000) % 1000;
+        values[at] = text.slice(0, 19);
+        values[layout.index.get(msColumnOf(field.name))!] = String(((ms % 1000) + 1000) % 1000);
       }
       break;
     }
     case 'json':
       if (typeof value === 'string') {
         if (!isJson(value)) return bad('expected JSON');
-        row[field.name] = value;
-      } else if (typeof value === 'object') row[field.name] = JSON.stringify(value);
+        values[at] = tsvEscape(value);
+      } else if (typeof value === 'object') values[at] = tsvEscape(JSON.stringify(value));
       else return bad('expected a JSON object or array');
       break;
   }

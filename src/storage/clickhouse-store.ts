@@ -4,7 +4,8 @@
  * them.
  */
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
-import { ASYNC_INSERT_SINCE, schemaVariantFor, versionAtLeast } from './clickhouse-schema';
+import { Readable } from 'node:stream';
+import { ASYNC_INSERT_SINCE, schemaVariantFor, tsvPayload, versionAtLeast } from './clickhouse-schema';
 import type { EventStore } from './event-store';
 
 export interface ClickHouseStoreOptions {
@@ -55,8 +56,10 @@ export async function createClickHouseStore(opts: ClickHouseStoreOptions): Promi
       async query<T>(sql: string) {
         return (await client.query({ query: sql, format: 'JSONEachRow', clickhouse_settings: querySettings })).json<T>();
       },
-      async insert(qualifiedTable, rows) {
-        await client.insert({ table: qualifiedTable, format: 'JSONEachRow', values: rows, clickhouse_settings: insertSettings });
+      async insert(qualifiedTable, columns, lines) {
+        // One chunk: the client streams raw formats, and Readable.from of a string would iterate its characters.
+        const values = Readable.from([Buffer.from(tsvPayload(lines))], { objectMode: false });
+        await client.insert({ table: qualifiedTable, columns: columns as [string, ...string[]], format: 'TabSeparated', values, clickhouse_settings: insertSettings });
       },
       close: () => client.close(),
     };

@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SnowplowEvent } from '../snowplow/event';
 import { RetriableError } from '../util/retry';
-import type { EventRow } from './clickhouse-schema';
 import type { EventStore } from './event-store';
 import { openEventTable, qualifiedTableName } from './event-table';
 
@@ -15,9 +14,9 @@ const event = (n: number, extra: Partial<SnowplowEvent> = {}): SnowplowEvent => 
   ...extra,
 });
 
-/** A store that refuses any insert containing a row whose page_title is 'poison', as ClickHouse refuses a whole JSONEachRow insert. */
+/** A store that refuses any insert containing a row whose page_title is 'poison', as ClickHouse refuses a whole insert. Keeps each insert's rows as column name -> field text. */
 function fakeStore(opts: { failWith?: () => Error } = {}) {
-  const inserts: EventRow[][] = [];
+  const inserts: Array<Array<Record<string, string>>> = [];
   const commands: string[] = [];
   const store: EventStore = {
     engine: 'clickhouse',
@@ -25,8 +24,9 @@ function fakeStore(opts: { failWith?: () => Error } = {}) {
     variant: 'legacy',
     command: async (sql) => void commands.push(sql),
     query: async () => [],
-    async insert(_table, rows) {
+    async insert(_table, columns, lines) {
       if (opts.failWith) throw opts.failWith();
+      const rows = lines.map((line) => Object.fromEntries(line.split('\t').map((value, i) => [columns[i]!, value])));
       const bad = rows.findIndex((r) => r.page_title === 'poison');
       if (bad >= 0) throw new Error(`Code: 27, e.displayText() = DB::Exception: Cannot parse input: (at row ${bad + 1})\n, e.what() = DB::Exception`);
       inserts.push(rows);

@@ -1,13 +1,13 @@
 /**
  * Writing events into the events table of an EventStore: the part the `clickhouse` and
  * `embedded` sinks share. One INSERT per batch; a batch the engine refuses because of its data is
- * split in halves until the refused events are found (JSONEachRow fails a whole insert for one
- * bad row), so good events are stored and each bad one becomes a `failed` entry with the engine's
+ * split in halves until the refused events are found (an insert fails as a whole for one bad
+ * row), so good events are stored and each bad one becomes a `failed` entry with the engine's
  * message. Infrastructure errors are thrown: RetriableError when trying again later can help.
  */
 import type { SnowplowEvent } from '../snowplow/event';
 import type { StageFailure } from '../stages/stage';
-import { createTableSql, eventRowOf, IDENTIFIER, type EventRow, type RowProblem } from './clickhouse-schema';
+import { createTableSql, eventRowOf, IDENTIFIER, insertColumns, type RowProblem } from './clickhouse-schema';
 import { asThrownStoreError, storeErrorKind, storeErrorMessage, type EventStore } from './event-store';
 
 /** Why a sink did not store an event (metric label, bad-row reason). */
@@ -30,16 +30,17 @@ export function qualifiedTableName(table: string, database?: string): string {
 export async function openEventTable(store: EventStore, opts: { table: string; database?: string }): Promise<EventTableWriter> {
   const qualifiedTable = qualifiedTableName(opts.table, opts.database);
   await rethrowClassified(store.command(createTableSql(qualifiedTable, store.variant)));
+  const columns = insertColumns(store.variant);
 
   interface Pending {
     event: SnowplowEvent;
-    row: EventRow;
+    line: string;
   }
 
   /** Inserts rows; on a data error bisects to the events the engine refuses and returns them. */
   const insertFindingRejected = async (pending: Pending[]): Promise<StageFailure[]> => {
     try {
-      await store.insert(qualifiedTable, pending.map((p) => p.row));
+      await store.insert(qualifiedTable, columns, pending.map((p) => p.line));
       return [];
     } catch (err) {
       if (storeErrorKind(err) !== 'rejected_rows') throw asThrownStoreError(err);
@@ -58,7 +59,7 @@ export async function openEventTable(store: EventStore, opts: { table: string; d
       const pending: Pending[] = [];
       for (const event of events) {
         const outcome = eventRowOf(event, store.variant);
-        if (outcome.ok) pending.push({ event, row: outcome.row });
+        if (outcome.ok) pending.push({ event, line: outcome.line });
         else failed.push({ event, reason: outcome.reason, message: outcome.message });
       }
       if (pending.length) failed.push(...(await insertFindingRejected(pending)));

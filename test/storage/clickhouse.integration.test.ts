@@ -117,6 +117,58 @@ test('milliseconds survive in the _ms columns, JSON stays text, flags are 0/1, a
   }
 });
 
+test('awkward values round-trip through the TabSeparated insert unchanged, on 18.16 and chDB: tabs, newlines, backslashes, \\N as text, quotes, unicode, empty strings and arrays, NULLs, extreme numbers', async () => {
+  const [base] = trackerEvents();
+  assert.ok(base);
+  const awkward = (n: number, extra: Partial<SnowplowEvent>): SnowplowEvent => ({ ...base, event_id: `a0000000-0000-4000-8000-00000000000${n}`, ...extra });
+  const events = [
+    awkward(1, {
+      page_title: 'tab\there, newline\nthere, cr\r, backslash \\ and \\t, \\N, "double" \'single\' `back`',
+      page_url: 'https://example.com/a?b=c\td&e=%0A#\\',
+      se_label: '\\N',
+      se_property: '',
+      mkt_term: 'Grüße ✓ 日本 \u{1F600} \u0001\u007f',
+      contexts: [],
+      unstruct_event: { schema: 'iglu:com.acme/x/jsonschema/1-0-0', data: { text: 'tab\tnl\nbs\\q"' } },
+      geo_latitude: 1e-7,
+      geo_longitude: -179.999999,
+      domain_sessionidx: 2147483647,
+      br_cookies: false,
+    }),
+    awkward(2, { page_title: undefined, se_label: undefined, mkt_term: '\\', contexts: undefined, geo_latitude: -0.5, domain_sessionidx: -2147483648, br_cookies: true }),
+  ];
+  const columns = ['page_title', 'page_url', 'se_label', 'se_property', 'mkt_term', 'contexts', 'unstruct_event', 'geo_latitude', 'geo_longitude', 'domain_sessionidx', 'br_cookies'] as const;
+  const expected = events.map((e) =>
+    Object.fromEntries(
+      columns.map((c) => {
+        const v = e[c];
+        return [c, v === undefined ? null : typeof v === 'object' ? JSON.stringify(v) : typeof v === 'boolean' ? Number(v) : v];
+      }),
+    ),
+  );
+  const sql = (table: string) => `SELECT ${columns.map((c) => (c === 'br_cookies' ? 'toUInt8(br_cookies) AS br_cookies' : c)).join(', ')} FROM ${table} WHERE event_id LIKE 'a0000000-%' ORDER BY event_id`;
+  const { sink, table } = await sinkWithTable('events_awkward');
+  const dataDir = await mkdtemp(join(tmpdir(), 'tailplow-awkward-'));
+  const embedded = await createEmbeddedSink(embeddedSinkSchema.parse({ type: 'embedded', table }), { logger: silentLogger, dataDir });
+  try {
+    assert.deepEqual(await sink.write(events), { failed: [] });
+    assert.deepEqual(await embedded.write(events), { failed: [] });
+    assert.deepEqual(await admin.query(sql(table)), expected, '18.16');
+    await embedded.close();
+    const chdb = await createChdbStore(join(dataDir, 'clickhouse'));
+    try {
+      assert.equal(chdb.variant, 'modern');
+      assert.deepEqual(await chdb.query(sql(table)), expected, 'chDB');
+    } finally {
+      await chdb.close();
+    }
+  } finally {
+    await sink.close();
+    await embedded.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
 test('malformed events are `failed` with their reason, the rest of the batch is stored', async () => {
   const [a, b, c, d] = trackerEvents();
   const { sink, table } = await sinkWithTable('events_bad');
@@ -149,7 +201,11 @@ test('rows the engine itself refuses (18.16 and chDB) are found by bisection; th
     ...store,
     command: (sql) => store.command(sql),
     query: (sql) => store.query(sql),
-    insert: (table, rows) => store.insert(table, rows.map((r) => (ids.has(String(r.event_id)) ? { ...r, domain_sessionidx: 'not a number' } : r))),
+    insert: (table, columns, lines) => {
+      const [idAt, corruptAt] = [columns.indexOf('event_id'), columns.indexOf('domain_sessionidx')];
+      const corrupt = (fields: string[]) => fields.map((v, i) => (i === corruptAt ? 'not a number' : v)).join('\t');
+      return store.insert(table, columns, lines.map((line) => (ids.has(line.split('\t')[idAt]!) ? corrupt(line.split('\t')) : line)));
+    },
   });
   const events = trackerEvents().slice(0, 20);
   const bad = new Set([events[2]!.event_id!, events[11]!.event_id!]);
