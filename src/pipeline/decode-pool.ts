@@ -9,10 +9,23 @@ import type { LineBatch } from '../input/types';
 import { createBatchDecoder, type BatchDecodeSettings, type DecodedBatch } from './batch-decode';
 
 export interface DecodePool {
-  /** Decodes in parallel; resolves in the order of submission when awaited in that order. */
+  /**
+   * Decodes in parallel; resolves in the order of submission when awaited in that order.
+   * The batch's lines are copied (to a worker) or decoded before `submit` returns, so the caller
+   * may drop them then.
+   */
   submit(batch: LineBatch): Promise<DecodedBatch>;
   close(): Promise<void>;
 }
+
+/**
+ * V8 sizes a thread's heap for throughput: each young generation grows to three 16 MiB
+ * semi-spaces and the old generation may grow to several times what is live. A decode worker
+ * keeps almost nothing between batches (the parser, a batch at a time), so its young generation
+ * is kept small and its old generation gets the growth rules of a small heap; the limit is far
+ * above what one batch needs (at most ~1.25 MiB of lines: one read turn plus a long line).
+ */
+export const DECODE_WORKER_LIMITS = { maxYoungGenerationSizeMb: 6, maxOldGenerationSizeMb: 96 } as const;
 
 export function createDecodePool(settings: BatchDecodeSettings, workers: number): DecodePool {
   if (workers <= 0) {
@@ -22,7 +35,7 @@ export function createDecodePool(settings: BatchDecodeSettings, workers: number)
   const pending = new Map<number, { resolve: (r: DecodedBatch) => void; reject: (e: unknown) => void }>();
   let seq = 0;
   const threads = Array.from({ length: workers }, () => {
-    const w = new Worker(join(__dirname, 'decode-worker.js'), { workerData: settings });
+    const w = new Worker(join(__dirname, 'decode-worker.js'), { workerData: settings, resourceLimits: DECODE_WORKER_LIMITS });
     w.on('message', (msg: { seq: number; result: DecodedBatch }) => {
       pending.get(msg.seq)?.resolve(msg.result);
       pending.delete(msg.seq);

@@ -28,6 +28,7 @@ export interface EventOutput {
 
 export interface TailSource {
   batches(): AsyncIterable<LineBatch>;
+  /** The batch as handed out, but its lines' texts are '' by then (offsets and count stay). */
   ack(batch: LineBatch): void;
 }
 
@@ -129,6 +130,9 @@ export function startTailLoop(
       metrics.inFlightBytes.set(window.inFlight);
       const decoded = pool.submit(batch);
       decoded.catch(() => {});
+      // The pool has its copy of the texts, and the events made of them are what stays in flight;
+      // keeping the texts too until the ack would hold a whole window of lines on this thread's heap.
+      for (const line of batch.lines) line.text = '';
       // Hand batches to the output in read order; sending does not wait for the previous ack.
       sendChain = sendChain.then(async () => {
         if (fatal !== undefined) return;

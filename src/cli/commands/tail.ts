@@ -14,6 +14,7 @@ import { startObservabilityServer, type ObservabilityServer } from '../../observ
 import { createTailMetrics, refreshTailGauges, type TailMetrics } from '../../observe/tail-metrics';
 import { createDecodePool } from '../../pipeline/decode-pool';
 import { createKafkaEventOutput, isRetriableKafkaError } from '../../pipeline/kafka-output';
+import { limitHeapGrowth } from '../../pipeline/heap';
 import { startTailLoop } from '../../pipeline/tail';
 import { createLogger, type Logger } from '../../util/logger';
 import { backoffDelay, sleep, withRetry, type RetryPolicy } from '../../util/retry';
@@ -39,6 +40,8 @@ export function registerTail(program: Command): void {
     .option('--from-beginning', 'read files found at startup from their beginning (input.startAt: beginning)')
     .option('-f, --format <format>', 'log format (override input.format)')
     .action(async (paths: string[], opts: TailOptions) => {
+      // A long-running agent: its heap should follow what is live, not V8's throughput-first sizing.
+      limitHeapGrowth();
       const load = () => loadTailConfig(paths, opts);
       let config = load();
       const logger = createLogger({ level: config.logLevel, name: 'tailplow-tail' });
