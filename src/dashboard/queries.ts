@@ -42,6 +42,8 @@ const MAX_APP_ID = 255;
 const MAX_PAGE = 3000;
 /** Rows per ranking. */
 export const TOP_N = 20;
+/** Choices in the app filter at most. */
+const MAX_APPS = 1000;
 
 export interface Filters {
   /** Unix seconds, inclusive. */
@@ -170,9 +172,11 @@ const VIEW_SPECS = {
       FROM {table} WHERE {where}`,
   },
   timeseries: {
+    // {totals} is WITH TOTALS when the summary is asked for too (runViews): its numbers are then
+    // the totals row of this one scan instead of a second scan of the same rows.
     sql: `SELECT {bucket} AS t, ${distinct('domain_userid')} AS visitors, ${distinct('domain_sessionid')} AS sessions,
       ${PAGE_VIEWS} AS page_views, ${IDS} AS events
-      FROM {table} WHERE {where} GROUP BY t ORDER BY t`,
+      FROM {table} WHERE {where} GROUP BY t {totals} ORDER BY t`,
   },
   top_pages: {
     sql: `SELECT page_urlpath AS page, ${IDS} AS page_views, ${distinct('domain_userid')} AS visitors
@@ -234,7 +238,9 @@ const VIEW_SPECS = {
     extra: ["event IN ('page_view', 'page_ping')", 'domain_sessionid IS NOT NULL'],
   },
   apps: {
-    sql: `SELECT app_id, ${IDS} AS events FROM {table} WHERE {where} GROUP BY app_id ORDER BY events DESC, app_id LIMIT 100`,
+    // The app filter's choices, alphabetical: app_id leads the sorting key, so this reads one
+    // small column (a distinct count of ids per app cost 8x as much at 10M events).
+    sql: `SELECT app_id FROM {table} WHERE {where} GROUP BY app_id ORDER BY app_id LIMIT ${MAX_APPS}`,
     ignoresAppFilter: true,
   },
 } satisfies Record<string, ViewSpec>;
@@ -252,7 +258,7 @@ export interface BuiltQuery {
 }
 
 /** The SQL and parameters of one view. `table` must be a validated (qualified) identifier. */
-export function buildViewQuery(view: ViewName, table: string, filters: Filters): BuiltQuery {
+export function buildViewQuery(view: ViewName, table: string, filters: Filters, opts: { withTotals?: boolean } = {}): BuiltQuery {
   const spec: ViewSpec = VIEW_SPECS[view];
   const effective = spec.ignoresAppFilter ? { ...filters, appId: undefined } : filters;
   const { where, params } = whereOf(effective, spec.extra);
@@ -260,7 +266,8 @@ export function buildViewQuery(view: ViewName, table: string, filters: Filters):
   const sql = spec.sql
     .replace('{table}', () => table)
     .replace('{where}', () => where)
-    .replace('{bucket}', () => BUCKET_SQL[filters.granularity]);
+    .replace('{bucket}', () => BUCKET_SQL[filters.granularity])
+    .replace('{totals}', () => (opts.withTotals ? 'WITH TOTALS' : ''));
   return { sql: sql.replace(/\s+/g, ' ').trim(), params };
 }
 
@@ -280,7 +287,7 @@ export interface ViewRows {
   new_vs_returning: Array<{ kind: 'new' | 'returning'; visitors: number }>;
   structured_events: Array<{ category: string; action: string; events: number }>;
   engagement: [{ sessions: number; bounces: number; engaged_sessions: number; total_duration_ms: number; page_pings: number }];
-  apps: Array<{ app_id: string; events: number }>;
+  apps: Array<{ app_id: string }>;
 }
 
 /** The small interface the views need from an engine (source.ts has the chDB and server ones). */
@@ -288,6 +295,8 @@ export interface ViewQuerier {
   /** The events table, qualified, already validated. */
   readonly table: string;
   query<T>(sql: string, params: QueryParams): Promise<T[]>;
+  /** A query with WITH TOTALS: its rows and its totals row (undefined if the engine sent none). */
+  queryWithTotals<T>(sql: string, params: QueryParams): Promise<{ rows: T[]; totals: T | undefined }>;
 }
 
 export type ViewResults = { [K in ViewName]: ViewRows[K] };
@@ -321,15 +330,32 @@ export function viewsFrom(text: string | null | undefined): ViewName[] {
 export async function runViews(source: ViewQuerier, filters: Filters, opts: { concurrency?: number; views?: readonly ViewName[] } = {}): Promise<Analytics> {
   const started = performance.now();
   const views = {} as Record<ViewName, unknown>;
-  const queue = [...(opts.views ?? VIEW_NAMES)];
+  const queue: Array<ViewName | 'summary+timeseries'> = [...(opts.views ?? VIEW_NAMES)];
+  // The summary is the time series' totals: one scan for both (the page's first request asks for both).
+  if (queue.includes('summary') && queue.includes('timeseries')) {
+    queue.splice(queue.indexOf('summary'), 1);
+    queue.splice(queue.indexOf('timeseries'), 1, 'summary+timeseries');
+  }
   const worker = async () => {
     for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+      if (name === 'summary+timeseries') {
+        const { sql, params } = buildViewQuery('timeseries', source.table, filters, { withTotals: true });
+        const { rows, totals } = await source.queryWithTotals<ViewRows['timeseries'][number]>(sql, params);
+        views.timeseries = rows;
+        views.summary = [summaryOf(totals)];
+        continue;
+      }
       const { sql, params } = buildViewQuery(name, source.table, filters);
       views[name] = await source.query(sql, params);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
   return { filters, buckets: bucketStarts(filters), views: views as Partial<ViewResults>, queryMs: Math.round(performance.now() - started) };
+}
+
+/** The summary from the time series' totals row (zeros when the range is empty and an engine sends none). */
+function summaryOf(totals: ViewRows['timeseries'][number] | undefined): ViewRows['summary'][0] {
+  return { visitors: totals?.visitors ?? 0, sessions: totals?.sessions ?? 0, page_views: totals?.page_views ?? 0, events: totals?.events ?? 0 };
 }
 
 /** The start of every bucket from the one holding `from` up to `to` (exclusive), as BUCKET_SQL computes them. */

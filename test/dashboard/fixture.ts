@@ -226,8 +226,7 @@ export function expectedViews(all: SnowplowEvent[], filters: Filters): ViewResul
       'visitors',
       [name],
     );
-  const apps = new Map<string, number>();
-  for (const e of inRange) apps.set(e.app_id ?? '', (apps.get(e.app_id ?? '') ?? 0) + 1);
+  const apps = [...new Set(inRange.map((e) => e.app_id ?? ''))].sort(cmp);
 
   return {
     summary: [counts(events)],
@@ -281,6 +280,6 @@ export function expectedViews(all: SnowplowEvent[], filters: Filters): ViewResul
       ['category', 'action'],
     ),
     engagement: [engagement],
-    apps: [...apps].sort(([a, x], [b, y]) => y - x || cmp(a, b)).map(([app_id, n]) => ({ app_id, events: n })),
+    apps: apps.map((app_id) => ({ app_id })),
   };
 }

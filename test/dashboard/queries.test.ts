@@ -58,6 +58,19 @@ for (const [label, filters] of FILTER_CASES) {
   });
 }
 
+test('the summary read from the time series totals equals its own query, bound and inlined, for every filter and granularity', async () => {
+  for (const [label, filters] of FILTER_CASES) {
+    for (const granularity of ['hour', 'day'] as const) {
+      for (const source of [bound, inline]) {
+        const alone = await runViews(source, { ...filters, granularity }, { views: ['summary'] });
+        const together = await runViews(source, { ...filters, granularity }, { views: ['summary', 'timeseries'] });
+        assert.deepEqual(together.views.summary, alone.views.summary, `${label}, ${granularity}`);
+        assert.ok(together.views.timeseries !== undefined && alone.views.timeseries === undefined);
+      }
+    }
+  }
+});
+
 test('filters change the answers (the fixture is not uniform)', () => {
   const all = expectedViews(events, whole).summary[0];
   assert.notDeepEqual(expectedViews(events, { ...whole, appId: 'blog' }).summary[0], all);
