@@ -21,7 +21,11 @@
  * prefix and ClickHouse table, so each does the same work. Kafka (cli mode) is the shared broker.
  *
  *   eval "$(scripts/services/kafka.sh start)"   # cli mode only
- *   npx tsc -p tsconfig.json && node dist/bench/storage/run.js [--events 100000] [--mode inprocess|cli|both] [--batch 650] [--max-bytes B] [--only enrich,profile,clickhouse] [--shared] [--cpu-prof]
+ * `--concurrency N`: batches of N partitions handled at once (source.partitionsConsumedConcurrently in
+ * cli mode; inprocess splits the events into N partitions by key and handles one batch of each at
+ * a time), so one partition's insert overlaps another's stages. Both variants get the same value.
+ *
+ *   npx tsc -p tsconfig.json && node dist/bench/storage/run.js [--events 100000] [--mode inprocess|cli|both] [--batch 650] [--max-bytes B] [--concurrency 1] [--only enrich,profile,clickhouse] [--shared] [--cpu-prof]
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,6 +50,7 @@ const { values: args } = parseArgs({
     mode: { type: 'string', default: 'both' },
     batch: { type: 'string', default: '650' },
     partitions: { type: 'string', default: '4' },
+    concurrency: { type: 'string', default: '1' },
     only: { type: 'string' },
     'max-bytes': { type: 'string' },
     shared: { type: 'boolean', default: false },
@@ -157,7 +162,21 @@ function resultOf(mode: string, v: Variant, n: number, m: { seconds: number; cpu
   return { mode, key: v.key, name: v.name, seconds: m.seconds, rate: n / m.seconds, cpuMs: m.cpuMs, perCpuSecond: n / cpuSeconds, ...(peakRssMb ? { peakRssMb } : {}) };
 }
 
-async function runInProcess(v: Variant, messages: RawMessage[], batchSize: number, servers: Servers, cleanup: Cleanup): Promise<Result> {
+/**
+ * The messages as `n` partitions, by key (the visitor, as the producer partitions them; the
+ * modulo of a string hash, not Kafka's murmur2: only the grouping matters here).
+ */
+function partitionsOf(messages: RawMessage[], n: number): RawMessage[][] {
+  const parts: RawMessage[][] = Array.from({ length: n }, () => []);
+  for (const m of messages) {
+    let h = 0;
+    for (let i = 0; i < (m.key ?? '').length; i++) h = (h * 31 + m.key!.charCodeAt(i)) | 0;
+    parts[Math.abs(h) % n]!.push(m);
+  }
+  return parts;
+}
+
+async function runInProcess(v: Variant, messages: RawMessage[], batchSize: number, concurrency: number, servers: Servers, cleanup: Cleanup): Promise<Result> {
   const prefix = `${uniqueName('bench-storage')}:`;
   const table = uniqueName('bench_storage').replace(/-/g, '_');
   cleanup.prefixes.push(prefix);
@@ -170,13 +189,19 @@ async function runInProcess(v: Variant, messages: RawMessage[], batchSize: numbe
     sinks.push(await createClickHouseSink(clickhouseSinkSchema.parse(clickhouseSinkOf(servers, table)), deps));
   }
   let stored = 0;
+  const batchStep = async (slice: RawMessage[]) => {
+    let events: SnowplowEvent[] = slice.map((msg) => JSON.parse(msg.value) as SnowplowEvent);
+    for (const stage of stages) events = (await stage.run(events)).events;
+    const results = await Promise.all(sinks.map((sink) => sink.write(events)));
+    for (const r of results) if (r.failed.length) throw new Error(`${r.failed.length} events refused: ${r.failed[0]!.message}`);
+    stored += events.length;
+  };
+  // As kafkajs runs a consumer with partitionsConsumedConcurrently = concurrency: one fetch gives
+  // a batch of each partition, they are handled at once, the next fetch waits for all of them.
+  const parts = concurrency > 1 ? partitionsOf(messages, concurrency) : [messages];
   const m = await measured(servers, selfCpuMs, async () => {
-    for (let i = 0; i < messages.length; i += batchSize) {
-      let events: SnowplowEvent[] = messages.slice(i, i + batchSize).map((msg) => JSON.parse(msg.value) as SnowplowEvent);
-      for (const stage of stages) events = (await stage.run(events)).events;
-      const results = await Promise.all(sinks.map((sink) => sink.write(events)));
-      for (const r of results) if (r.failed.length) throw new Error(`${r.failed.length} events refused: ${r.failed[0]!.message}`);
-      stored += events.length;
+    for (let i = 0; parts.some((p) => i < p.length); i += batchSize) {
+      await Promise.all(parts.filter((p) => i < p.length).map((p) => batchStep(p.slice(i, i + batchSize))));
     }
     return v.clickhouse ? { table } : {};
   });
@@ -202,7 +227,7 @@ async function runCli(v: Variant, raw: string, n: number, dir: string, servers: 
     badTopic: `${raw}-bad`,
     stages: stagesOf(v, servers, prefix),
     sinks: [v.clickhouse ? clickhouseSinkOf(servers, table) : { type: 'file', path: '/dev/null', fsync: false }],
-    source: args['max-bytes'] ? { maxBytesPerPartition: Number(args['max-bytes']) } : {},
+    source: { ...(args['max-bytes'] ? { maxBytesPerPartition: Number(args['max-bytes']) } : {}), partitionsConsumedConcurrently: Number(args.concurrency) },
     nodeArgs: args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${join(process.cwd(), 'bench/out')}`] : [],
   });
   let peak = 0;
@@ -267,7 +292,7 @@ async function main(): Promise<void> {
         await produceRaw(kafkaBrokers(), raw, input.messages);
       }
       for (const v of VARIANTS.filter((x) => !args.only || args.only.split(',').includes(x.key))) {
-        const r = mode === 'cli' ? await runCli(v, raw, n, dir, servers, cleanup) : await runInProcess(v, input.messages, Number(args.batch), servers, cleanup);
+        const r = mode === 'cli' ? await runCli(v, raw, n, dir, servers, cleanup) : await runInProcess(v, input.messages, Number(args.batch), Number(args.concurrency), servers, cleanup);
         results.push(r);
         const cpu = `CPU s node ${(r.cpuMs.node / 1000).toFixed(1)}, redis ${(r.cpuMs.redis / 1000).toFixed(1)}, clickhouse ${(r.cpuMs.clickhouse / 1000).toFixed(1)}`;
         console.error(`${mode} ${r.name}: ${n} events in ${r.seconds.toFixed(1)} s = ${Math.round(r.rate)} events/s; ${cpu} = ${Math.round(r.perCpuSecond)} events per CPU-second${r.peakRssMb ? `; peak RSS ${r.peakRssMb} MB` : ''}`);
@@ -279,7 +304,7 @@ async function main(): Promise<void> {
     await Promise.all(privates.map((s) => s.stop()));
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(JSON.stringify({ events: n, avgEventBytes: Math.round(bytes / n), batch: Number(args.batch), results }));
+  console.log(JSON.stringify({ events: n, avgEventBytes: Math.round(bytes / n), batch: Number(args.batch), concurrency: Number(args.concurrency), results }));
 }
 
 main().catch((e) => {

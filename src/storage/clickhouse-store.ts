@@ -6,7 +6,7 @@
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { Readable } from 'node:stream';
 import { ASYNC_INSERT_SINCE, schemaVariantFor, tsvPayload, versionAtLeast } from './clickhouse-schema';
-import type { EventStore } from './event-store';
+import { storeErrorKind, type EventStore } from './event-store';
 
 export interface ClickHouseStoreOptions {
   url: string;
@@ -56,11 +56,11 @@ export async function createClickHouseStore(opts: ClickHouseStoreOptions): Promi
       async query<T>(sql: string) {
         return (await client.query({ query: sql, format: 'JSONEachRow', clickhouse_settings: querySettings })).json<T>();
       },
-      async insert(qualifiedTable, columns, lines) {
+      insert: coalesceInserts(async (qualifiedTable, columns, payload) => {
         // One chunk: the client streams raw formats, and Readable.from of a string would iterate its characters.
-        const values = Readable.from([Buffer.from(tsvPayload(lines))], { objectMode: false });
+        const values = Readable.from([Buffer.from(payload)], { objectMode: false });
         await client.insert({ table: qualifiedTable, columns: columns as [string, ...string[]], format: 'TabSeparated', values, clickhouse_settings: insertSettings });
-      },
+      }),
       close: () => client.close(),
     };
   } catch (err) {
@@ -72,4 +72,58 @@ export async function createClickHouseStore(opts: ClickHouseStoreOptions): Promi
 async function selectVersion(client: ClickHouseClient): Promise<string> {
   const rows = await (await client.query({ query: 'SELECT version() AS version', format: 'JSONEachRow' })).json<{ version: string }>();
   return rows[0]?.version ?? '';
+}
+
+type InsertFn = (qualifiedTable: string, columns: readonly string[], lines: readonly string[]) => Promise<void>;
+
+/**
+ * Group commit: one INSERT in flight per table and column list; inserts asked for meanwhile
+ * (other partitions' batches, with source.partitionsConsumedConcurrently > 1) wait and go
+ * together as the next one. Each caller still resolves only once its own lines are stored.
+ *
+ * On a server every INSERT makes a part of its own, a few files per column (~760 for the legacy
+ * layout on 18.16), so fewer, bigger inserts cost the server less per event than many small
+ * ones side by side, and there is never more than one insert per table to wait for.
+ *
+ * A combined insert the server refuses for its data is tried again per caller, so a refusal
+ * only ever reaches the caller whose lines were refused (event-table bisects them). Any other
+ * failure (server down, timeout, fatal) reaches every caller of the group.
+ */
+export function coalesceInserts(send: (qualifiedTable: string, columns: readonly string[], payload: string) => Promise<void>): InsertFn {
+  interface Waiting {
+    lines: readonly string[];
+    resolve(): void;
+    reject(err: unknown): void;
+  }
+  const queues = new Map<string, Waiting[]>();
+
+  const drain = async (key: string, qualifiedTable: string, columns: readonly string[], queue: Waiting[]) => {
+    while (queue.length) {
+      const group = queue.splice(0);
+      try {
+        await send(qualifiedTable, columns, group.length === 1 ? tsvPayload(group[0]!.lines) : group.map((w) => tsvPayload(w.lines)).join(''));
+        for (const w of group) w.resolve();
+      } catch (err) {
+        if (group.length === 1 || storeErrorKind(err) !== 'rejected_rows') {
+          for (const w of group) w.reject(err);
+          continue;
+        }
+        for (const w of group) await send(qualifiedTable, columns, tsvPayload(w.lines)).then(w.resolve, w.reject);
+      }
+    }
+    queues.delete(key);
+  };
+
+  return (qualifiedTable, columns, lines) =>
+    new Promise<void>((resolve, reject) => {
+      const key = `${qualifiedTable}(${columns.join(',')})`;
+      const queue = queues.get(key);
+      if (queue) {
+        queue.push({ lines, resolve, reject });
+        return;
+      }
+      const fresh: Waiting[] = [{ lines, resolve, reject }];
+      queues.set(key, fresh);
+      void drain(key, qualifiedTable, columns, fresh);
+    });
 }
