@@ -14,6 +14,7 @@
 import type * as Chdb from 'chdb';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { schemaVariantFor, type SchemaVariant } from '../storage/clickhouse-schema';
+import { openChdbSession, parseEachRow } from '../storage/chdb-store';
 import { qualifiedTableName } from '../storage/event-table';
 import type { QueryParams, ViewQuerier } from './queries';
 
@@ -71,11 +72,11 @@ export interface ChdbSourceOptions {
 
 export async function openChdbSource(opts: ChdbSourceOptions): Promise<AnalyticsSource> {
   const table = qualifiedTableName(opts.table ?? 'events');
-  // Loaded here, not at import: ≈200 ms and ≈150 MiB that a server-backed dashboard never needs.
-  const chdb = require('chdb') as typeof Chdb;
   let session: Chdb.Session;
   try {
-    session = new chdb.Session(opts.path);
+    // chdb is loaded here, not at import: ≈200 ms and ≈150 MiB that a server-backed dashboard never
+    // needs. The store's small caches keep a long-running dashboard's RSS flat.
+    session = openChdbSession(opts.path);
   } catch (err) {
     throw new BusyStoreError(
       `cannot open the embedded store at ${opts.path}: ${err instanceof Error ? err.message : String(err)} ` +
@@ -134,11 +135,6 @@ function parseChdbJson<T>(text: string): JsonResponse<T> {
 
 const withTotals = <T>(response: JsonResponse<T>): { rows: T[]; totals: T | undefined } => ({ rows: response.data, totals: response.totals });
 
-function parseEachRow<T>(text: string): T[] {
-  const rows: T[] = [];
-  for (const line of text.split('\n')) if (line !== '') rows.push(JSON.parse(line) as T);
-  return rows;
-}
 
 export interface ClickHouseSourceOptions {
   url: string;

@@ -29,11 +29,23 @@ const EMBEDDED_ENGINE_ARGS = [
   '--background_pool_size=2',
 ];
 
-export async function createChdbStore(path: string): Promise<ChdbStore> {
-  await mkdir(path, { recursive: true });
+/** A chDB session on `path` with the embedded store's engine settings (the store, the dashboard). */
+export function openChdbSession(path: string): Chdb.Session {
   // Loaded here, not imported at the top: see the comment above.
   const chdb = require('chdb') as typeof Chdb;
-  const session = new chdb.Session(path, { connectionArgs: EMBEDDED_ENGINE_ARGS });
+  return new chdb.Session(path, { connectionArgs: EMBEDDED_ENGINE_ARGS });
+}
+
+/** The rows of a JSONEachRow answer. */
+export function parseEachRow<T>(text: string): T[] {
+  const rows: T[] = [];
+  for (const line of text.split('\n')) if (line !== '') rows.push(JSON.parse(line) as T);
+  return rows;
+}
+
+export async function createChdbStore(path: string): Promise<ChdbStore> {
+  await mkdir(path, { recursive: true });
+  const session = openChdbSession(path);
   try {
     // Session settings apply to every later query, async ones included: numbers stay numbers,
     // as the server store asks for per query.
@@ -48,11 +60,7 @@ export async function createChdbStore(path: string): Promise<ChdbStore> {
         await session.queryAsync(sql, { format: 'TSV' });
       },
       async query<T>(sql: string) {
-        const text = (await session.queryAsync(sql, { format: 'JSONEachRow' })).text();
-        return text
-          .split('\n')
-          .filter((line) => line !== '')
-          .map((line) => JSON.parse(line) as T);
+        return parseEachRow<T>((await session.queryAsync(sql, { format: 'JSONEachRow' })).text());
       },
       async insert(qualifiedTable, columns, lines) {
         await session.insert({ table: qualifiedTable, columns, format: 'TabSeparated', values: Buffer.from(tsvPayload(lines)) });
