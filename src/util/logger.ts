@@ -16,14 +16,14 @@ export function createLogger(opts: { level?: LogLevel; name?: string; destinatio
       base: { name: opts.name ?? 'tailplow', pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
       // Secrets must never reach a log line, whatever a caller passes in: values under secret
-      // keys at any depth, URL passwords in any string, error messages and stacks included.
+      // keys at any depth, URL passwords in any string, error messages and stacks included. One
+      // masker for logs and printed configs alike (util/secrets), so the two cannot drift apart.
       formatters: { level: (label) => ({ level: label }), log: (object) => maskSecrets(object) as Record<string, unknown> },
       hooks: {
         logMethod(args, method) {
           method.apply(this, args.map((a) => (typeof a === 'string' ? maskUrlCredentials(a) : a)) as Parameters<typeof method>);
         },
       },
-      redact: { paths: ['password', '*.password', 'sasl.*', '*.sasl.*', 'apiKey', '*.apiKey', 'token', '*.token', 'salt', '*.salt'], censor: '***' },
     },
     pino.destination({ fd: opts.destination ?? 2, sync: false }),
   );
