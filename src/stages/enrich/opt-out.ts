@@ -79,15 +79,12 @@ function valueAt(data: unknown, path: readonly string[]): unknown {
 
 const NOT_OPTED_OUT = new Set(['', '0', 'false', 'no']);
 
-/** The values of `name` in a raw query string (names and values percent-decoded; bad escapes kept raw). */
-function paramValues(query: string, name: string): string[] {
-  const out: string[] = [];
-  for (const pair of query.split('&')) {
+/** The [name, value] pairs of a raw query string (percent-decoded; bad escapes kept raw). */
+function queryPairs(query: string): Array<[string, string]> {
+  return query.split('&').map((pair) => {
     const eq = pair.indexOf('=');
-    const rawName = eq === -1 ? pair : pair.slice(0, eq);
-    if (decodeLenient(rawName) === name) out.push(eq === -1 ? '' : decodeLenient(pair.slice(eq + 1)));
-  }
-  return out;
+    return eq === -1 ? [decodeLenient(pair), ''] : [decodeLenient(pair.slice(0, eq)), decodeLenient(pair.slice(eq + 1))];
+  });
 }
 
 function decodeLenient(s: string): string {
@@ -135,9 +132,10 @@ export function createOptOutEnrichment(config: OptOutConfig): Enrichment {
     if (params.length > 0) {
       const query = pageQuery(event);
       if (query !== undefined) {
-        for (const p of params) {
-          for (const v of paramValues(query, p.name)) {
-            if (p.values === undefined ? !NOT_OPTED_OUT.has(v.toLowerCase()) : p.values.includes(v)) return DROP_OPT_OUT;
+        // Decoded once per event, whatever the number of parameters configured.
+        for (const [name, v] of queryPairs(query)) {
+          for (const p of params) {
+            if (name === p.name && (p.values === undefined ? !NOT_OPTED_OUT.has(v.toLowerCase()) : p.values.includes(v))) return DROP_OPT_OUT;
           }
         }
       }
