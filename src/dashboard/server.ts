@@ -58,13 +58,18 @@ export { isLoopbackHost as isLoopback };
 const SHARE_MS = 3000;
 const MIN_TOKEN_LENGTH = 16;
 
+/** Refuses (DashboardConfigError) an address reachable from other machines without a token, and a short token. */
+export function checkDashboardAccess(host: string, token: string | undefined): void {
+  if (!isLoopbackHost(host) && !token) {
+    throw new DashboardConfigError(`the dashboard on ${host} would be reachable from other machines: give --token (or TAILPLOW_DASHBOARD_TOKEN), or bind 127.0.0.1`);
+  }
+  if (token !== undefined && token.length < MIN_TOKEN_LENGTH) throw new DashboardConfigError(`the token must have at least ${MIN_TOKEN_LENGTH} characters`);
+}
+
 export async function startDashboardServer(opts: DashboardServerOptions): Promise<DashboardServer> {
   const host = opts.host ?? '127.0.0.1';
   const now = opts.now ?? Date.now;
-  if (!isLoopbackHost(host)) {
-    if (!opts.token) throw new DashboardConfigError(`the dashboard on ${host} would be reachable from other machines: give --token (or TAILPLOW_DASHBOARD_TOKEN), or bind 127.0.0.1`);
-  }
-  if (opts.token !== undefined && opts.token.length < MIN_TOKEN_LENGTH) throw new DashboardConfigError(`the token must have at least ${MIN_TOKEN_LENGTH} characters`);
+  checkDashboardAccess(host, opts.token);
   const tokenDigest = opts.token !== undefined ? digest(opts.token) : undefined;
   const page = renderPage({ title: opts.title ?? 'tailplow', location: `${opts.source.engine} ${opts.source.location} ${opts.source.table}`, mode: 'live', refreshSeconds: opts.refreshSeconds ?? 10 });
   const shared = new Map<string, { at: number; result: Promise<DashboardData> }>();

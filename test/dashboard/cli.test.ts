@@ -6,7 +6,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -74,6 +74,10 @@ test('dashboard: off loopback without a token is refused before the store is tou
   const refused = await run(TAILPLOW_BIN, ['dashboard', '--data-dir', join(work, 'never-created'), '--listen', '0.0.0.0:0']);
   assert.equal(refused.code, 2);
   assert.match(refused.stderr, /--token/);
+  const short = await run(TAILPLOW_BIN, ['dashboard', '--data-dir', join(work, 'never-created'), '--listen', '0.0.0.0:0', '--token', 'short']);
+  assert.equal(short.code, 2);
+  assert.match(short.stderr, /at least 16 characters/);
+  assert.equal(existsSync(join(work, 'never-created')), false, 'the store was not opened');
 
   const dataDir = join(work, 'serve');
   assert.equal((await run(SEED, [dataDir, '--seed', '5'])).code, 0);

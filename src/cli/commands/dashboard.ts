@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { openSource, type SourceOptions } from '../../dashboard/open';
-import { DashboardConfigError, isLoopback, startDashboardServer } from '../../dashboard/server';
+import { checkDashboardAccess, DashboardConfigError, startDashboardServer } from '../../dashboard/server';
 import { parseListen } from '../../observe/server';
 import { createLogger } from '../../util/logger';
 import { positiveInt } from '../options';
@@ -45,8 +45,12 @@ export function registerDashboard(program: Command): void {
       } catch (err) {
         throw usageError(`--listen: ${(err as Error).message}`);
       }
-      // Checked before the store is opened: an unsafe address is refused without touching anything.
-      if (!isLoopback(listen.host) && !opts.token) throw usageError(`--listen ${opts.listen} is reachable from other machines: give --token (or TAILPLOW_DASHBOARD_TOKEN), or bind 127.0.0.1`);
+      // Checked before the store is opened: an unsafe address or a short token is refused without touching anything.
+      try {
+        checkDashboardAccess(listen.host, opts.token);
+      } catch (err) {
+        throw usageError(`--listen ${opts.listen}: ${(err as Error).message}`);
+      }
       const logger = createLogger({ level: 'info', name: 'tailplow-dashboard' });
       const source = await openSource(opts);
       let server;
