@@ -106,9 +106,12 @@ async function main(): Promise<void> {
         const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
         const errors: string[] = [];
         page.on('pageerror', (e) => errors.push(e.message));
-        const sep = query ? '&' : '?';
+        // The page takes a relative `from` only from its range menu (7d, 30d, …); with a custom `to`
+        // it needs an absolute `from` too, or it falls back to the default 7 days before `to`.
+        const pageQuery = query ? `?from=${filters.from}&granularity=${filters.granularity}` : '';
+        const sep = pageQuery ? '&' : '?';
         const started = performance.now();
-        await page.goto(`${server.url}${query}${sep}to=${filters.to + 100 + run}`);
+        await page.goto(`${server.url}${pageQuery}${sep}to=${filters.to + 100 + run}`);
         await page.waitForSelector('body[data-first-render]', { timeout: 300_000 });
         first.push(performance.now() - started);
         await page.waitForSelector('body[data-rendered]', { timeout: 300_000 });
