@@ -14,7 +14,7 @@ import { startObservabilityServer, type ObservabilityServer } from '../../observ
 import { createTailMetrics, refreshTailGauges, type TailMetrics } from '../../observe/tail-metrics';
 import { createDecodePool } from '../../pipeline/decode-pool';
 import { createKafkaEventOutput, isRetriableKafkaError } from '../../pipeline/kafka-output';
-import { limitHeapGrowth } from '../../pipeline/heap';
+import { createHeapGrowthLimiter, isCatchingUp, type HeapGrowthLimiter } from '../../pipeline/heap';
 import { startTailLoop } from '../../pipeline/tail';
 import { createLogger, type Logger } from '../../util/logger';
 import { backoffDelay, sleep, withRetry, type RetryPolicy } from '../../util/retry';
@@ -40,8 +40,6 @@ export function registerTail(program: Command): void {
     .option('--from-beginning', 'read files found at startup from their beginning (input.startAt: beginning)')
     .option('-f, --format <format>', 'log format (override input.format)')
     .action(async (paths: string[], opts: TailOptions) => {
-      // A long-running agent: its heap should follow what is live, not V8's throughput-first sizing.
-      limitHeapGrowth();
       const load = () => loadTailConfig(paths, opts);
       let config = load();
       const logger = createLogger({ level: config.logLevel, name: 'tailplow-tail' });
@@ -58,9 +56,11 @@ export function registerTail(program: Command): void {
       const onReload = () => ((stopSignal ??= 'reload'), wake());
       process.on('SIGTERM', onStop).on('SIGINT', onStop).on('SIGHUP', onReload);
       let restarts = 0;
+      // While catching up a backlog the heap follows what is live, not V8's throughput-first sizing.
+      const heap = createHeapGrowthLimiter();
       try {
         for (;;) {
-          const outcome = await runOnce(config, logger, metrics, state, (w) => (wake = w), () => stopSignal);
+          const outcome = await runOnce(config, logger, metrics, state, (w) => (wake = w), () => stopSignal, heap);
           if (outcome === 'stop') break;
           if (outcome === 'restart') {
             // A fresh producer and input from the saved registry: what was not acknowledged is read again.
@@ -131,6 +131,7 @@ async function runOnce(
   state: PipelineState,
   setWake: (wake: () => void) => void,
   signalled: () => 'stop' | 'reload' | undefined,
+  heap: HeapGrowthLimiter,
 ): Promise<'stop' | 'reload' | 'restart'> {
   // Compiles the format once here so a bad log_format is a usage error, not a worker crash.
   parserFromOptions({ logFormat: config.input.format, maxLineBytes: config.input.maxLineBytes });
@@ -169,7 +170,13 @@ async function runOnce(
   };
   const loop = startTailLoop(input, pool, output, { maxInFlightBytes: config.output.maxInFlightBytes, signal: abort.signal, onOutputState }, metrics, logger);
   const registryFile = registryPath(config.dataDir);
-  const gauges = setInterval(() => refreshTailGauges(input.stats().files, registryFile, metrics), 1000);
+  // Limited until the first look at the files says there is no backlog: a catch-up starts at once.
+  heap.set(true);
+  const gauges = setInterval(() => {
+    const files = input.stats().files;
+    refreshTailGauges(files, registryFile, metrics);
+    heap.set(isCatchingUp(files.reduce((n, f) => n + f.bytesBehind, 0), config.output.maxInFlightBytes));
+  }, 1000);
 
   let failure: unknown;
   try {
