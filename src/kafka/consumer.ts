@@ -13,7 +13,14 @@ export const consumerSchema = z
     fromBeginning: z.boolean().default(true).describe('Where a new group starts: the oldest retained message (true) or only new ones.'),
     sessionTimeoutMs: z.number().int().positive().default(30_000),
     maxBytesPerPartition: z.number().int().positive().default(1_048_576).describe('Upper bound of one fetch per partition: bounds memory per batch.'),
-    partitionsConsumedConcurrently: z.number().int().min(1).default(1).describe('Batches of different partitions processed at once.'),
+    partitionsConsumedConcurrently: z
+      .number()
+      .int()
+      .min(1)
+      .default(4)
+      .describe(
+        'Batches of different partitions processed at once (order within a partition is kept). Overlaps one partition\'s sink round trips with the stages of another; a ClickHouse sink combines the concurrent inserts into one.',
+      ),
   })
   .strict();
 export type ConsumerConfig = z.infer<typeof consumerSchema>;
