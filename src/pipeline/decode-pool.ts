@@ -4,7 +4,7 @@
  * With 0 workers it decodes in the calling thread: same results, no threads.
  */
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { LineBatch } from '../input/types';
 import { createBatchDecoder, type BatchDecodeSettings, type DecodedBatch } from './batch-decode';
 
@@ -27,9 +27,13 @@ export interface DecodePool {
  * limit is far above what one batch needs (at most ~1.25 MiB of lines: one read turn plus a long
  * line). A process-wide --max-semi-space-size (NODE_OPTIONS) takes precedence.
  */
-export const DECODE_WORKER_LIMITS = { maxYoungGenerationSizeMb: 12, maxOldGenerationSizeMb: 96 } as const;
+export const DECODE_WORKER_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 12, maxOldGenerationSizeMb: 96 };
 
-export function createDecodePool(settings: BatchDecodeSettings, workers: number): DecodePool {
+/**
+ * `limits`: heap limits of each worker, e.g. DECODE_WORKER_LIMITS for a long-running agent;
+ * without, V8's defaults (batch commands, where throughput is all that counts).
+ */
+export function createDecodePool(settings: BatchDecodeSettings, workers: number, limits?: ResourceLimits): DecodePool {
   if (workers <= 0) {
     const decode = createBatchDecoder(settings);
     return { submit: async (batch) => decode(batch), close: async () => {} };
@@ -37,7 +41,7 @@ export function createDecodePool(settings: BatchDecodeSettings, workers: number)
   const pending = new Map<number, { resolve: (r: DecodedBatch) => void; reject: (e: unknown) => void }>();
   let seq = 0;
   const threads = Array.from({ length: workers }, () => {
-    const w = new Worker(join(__dirname, 'decode-worker.js'), { workerData: settings, resourceLimits: DECODE_WORKER_LIMITS });
+    const w = new Worker(join(__dirname, 'decode-worker.js'), { workerData: settings, resourceLimits: limits });
     w.on('message', (msg: { seq: number; result: DecodedBatch }) => {
       pending.get(msg.seq)?.resolve(msg.result);
       pending.delete(msg.seq);

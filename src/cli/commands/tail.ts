@@ -12,7 +12,7 @@ import { createKafka } from '../../kafka/connection';
 import { createKafkaProducer } from '../../kafka/producer';
 import { startObservabilityServer, type ObservabilityServer } from '../../observe/server';
 import { createTailMetrics, refreshTailGauges, type TailMetrics } from '../../observe/tail-metrics';
-import { createDecodePool } from '../../pipeline/decode-pool';
+import { createDecodePool, DECODE_WORKER_LIMITS } from '../../pipeline/decode-pool';
 import { createKafkaEventOutput, isRetriableKafkaError } from '../../pipeline/kafka-output';
 import { createHeapGrowthLimiter, isCatchingUp, type HeapGrowthLimiter } from '../../pipeline/heap';
 import { startTailLoop } from '../../pipeline/tail';
@@ -160,7 +160,7 @@ async function runOnce(
   state.healthy = true;
   state.detail = 'following';
   const output = createKafkaEventOutput(producer, config.output);
-  const pool = createDecodePool({ format, maxLineBytes: config.input.maxLineBytes, serialise: 'json', fingerprint: { type: 'fingerprint', ...config.fingerprint } }, config.output.decodeWorkers);
+  const pool = createDecodePool({ format, maxLineBytes: config.input.maxLineBytes, serialise: 'json', fingerprint: { type: 'fingerprint', ...config.fingerprint } }, config.output.decodeWorkers, DECODE_WORKER_LIMITS);
   // Unhealthy while Kafka refuses: the health check then says what a sysadmin must look at.
   state.delivered = false;
   const onOutputState = (ok: boolean) => {
