@@ -2,7 +2,7 @@
  * Progress a person can read: a bar on a terminal; off a terminal (cron) one JSON line every
  * interval on stderr, so logs stay greppable.
  */
-import { SingleBar } from 'cli-progress';
+import type * as CliProgress from 'cli-progress';
 
 export interface ProgressSnapshot {
   bytes: number;
@@ -24,6 +24,8 @@ export function createProgress(opts: { tty: boolean; intervalMs: number; write: 
   const started = Date.now();
   let last: ProgressSnapshot | undefined;
   if (opts.tty) {
+    // Loaded for a terminal bar only, not when the CLI starts.
+    const { SingleBar } = require('cli-progress') as typeof CliProgress;
     const bar = new SingleBar({
       format: ' {bar} {percentage}% | {mb}/{totalMb} MB | {rate} lines/s | {events} events | {bad} bad | ETA {eta_formatted} | {file}',
       hideCursor: true,

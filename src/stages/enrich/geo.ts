@@ -27,7 +27,8 @@
  * them unset rather than placing visitors in the Gulf of Guinea.
  */
 import { isIP } from 'node:net';
-import maxmind, { type AsnResponse, type CityResponse, type ConnectionTypeResponse, type DomainResponse, type IspResponse } from 'maxmind';
+import type * as Maxmind from 'maxmind';
+import type { AsnResponse, CityResponse, ConnectionTypeResponse, DomainResponse, IspResponse } from 'maxmind';
 import { z } from 'zod';
 import { addDerivedContext, type Enrichment, type EnrichableEvent, type EnrichResult, OK, setLimited } from './types';
 
@@ -68,6 +69,8 @@ export type GeoConfig = z.infer<typeof geoConfigSchema>;
 export async function openGeoDatabases(config: GeoConfig): Promise<GeoDatabases> {
   const opts = { cache: { max: config.cacheSize } };
   const dbs: GeoDatabases = {};
+  // Loaded when databases are opened, not when the CLI starts.
+  const maxmind = (require('maxmind') as typeof Maxmind).default;
   if (config.city !== undefined) dbs.city = await maxmind.open<CityResponse>(config.city, opts);
   if (config.isp !== undefined) dbs.isp = await maxmind.open<IspResponse>(config.isp, opts);
   if (config.asn !== undefined) dbs.asn = await maxmind.open<AsnResponse>(config.asn, opts);

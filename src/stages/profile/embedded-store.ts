@@ -8,7 +8,8 @@
  * Expired records read as absent and are swept out now and then.
  */
 import { mkdirSync } from 'node:fs';
-import { open, type RootDatabase } from 'lmdb';
+import type * as Lmdb from 'lmdb';
+import type { RootDatabase } from 'lmdb';
 import { applyProfileRules } from './rules';
 import { profileKeys, SNAPSHOT_FIELDS, type ProfileInput, type ProfileResult, type ProfileStatus, type ProfileStore, type ProfileStoreOptions } from './spec';
 
@@ -43,6 +44,8 @@ export interface EmbeddedProfileStore extends ProfileStore {
 
 export function openEmbeddedProfileStore(opts: EmbeddedProfileStoreOptions): EmbeddedProfileStore {
   mkdirSync(opts.path, { recursive: true });
+  // lmdb (a native module) is loaded when a store opens, not when the CLI starts: `tail` never needs it.
+  const { open } = require('lmdb') as typeof Lmdb;
   const db: RootDatabase<StoredRecord, string> = open({ path: opts.path, compression: false });
   const now = opts.now ?? Date.now;
   const windowMs = opts.dedupWindowSeconds * 1000;
