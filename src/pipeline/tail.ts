@@ -50,7 +50,10 @@ export function visitorKeyOf(e: SnowplowEvent): string | null {
 export interface TailLoop {
   /** Resolves when reading stopped (signal aborted or the source ended). Rejects on a fatal output error. */
   done: Promise<void>;
-  /** Waits until everything read was acknowledged, at most `timeoutMs`; returns the bytes still in flight. */
+  /**
+   * Waits until everything read was acknowledged, at most `timeoutMs`; returns the bytes still in
+   * flight. Sends still retrying after that are abandoned: their lines are read again next life.
+   */
   drain(timeoutMs: number): Promise<number>;
 }
 
@@ -78,8 +81,13 @@ export function startTailLoop(
       p.then(resolve, reject);
     });
   opts.signal.addEventListener('abort', () => interrupt?.('abort'), { once: true });
+  // Ends this life's retries: after a fatal error or a drain, a send still retrying (on a producer
+  // about to be closed) must neither go on forever nor report its failures to /healthz, where it
+  // would mark the next life's healthy pipeline unhealthy.
+  const ended = new AbortController();
   const fail = (err: unknown) => {
     fatal ??= err;
+    ended.abort();
     interrupt?.('fatal');
   };
   // Decoded batches wait here to be handed to the output in read order.
@@ -104,14 +112,15 @@ export function startTailLoop(
     await withRetry(() => output.send(events, bad), {
       policy: opts.retry,
       isRetriable: output.isRetriable ?? isRetriableDefault,
+      signal: ended.signal,
       onRetry: (err, attempt, delayMs) => {
         metrics.outputErrors.inc();
-        opts.onOutputState?.(false);
+        if (!ended.signal.aborted) opts.onOutputState?.(false);
         logger.warn({ err: String(err), attempt, delayMs, path: batch.path }, 'output failed; retrying (reading pauses while the window is full)');
       },
     });
     metrics.outputLatency.observe((performance.now() - started) / 1000);
-    opts.onOutputState?.(true);
+    if (!ended.signal.aborted) opts.onOutputState?.(true);
     metrics.eventsProduced.inc(events.length);
     source.ack(batch);
     window.release(cost);
@@ -154,6 +163,7 @@ export function startTailLoop(
     async drain(timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       while (window.inFlight > 0 && Date.now() < deadline && fatal === undefined) await new Promise((r) => setTimeout(r, 10));
+      ended.abort();
       return window.inFlight;
     },
   };

@@ -39,7 +39,13 @@ test(`broker down for ${OUTAGE_MS / 1000} s under load: the agent notices (metri
   const badTopic = `${topic}-bad`;
   await createTopics(brokers, [topic, badTopic]);
   const writer = createLogWriter(join(dir, 'access.log'), { seed: 31 });
-  const agent = await startTailAgent({ dir, paths: [join(dir, 'access.log')], brokers, topic, badTopic });
+  // Warnings and errors after the broker is back say why the agent is (still) unhealthy.
+  const logsSinceRestart: string[] = [];
+  let restarted = false;
+  const onLog = (line: string) => {
+    if (restarted && /"level":"(warn|error|fatal)"/.test(line)) logsSinceRestart.push(line);
+  };
+  const agent = await startTailAgent({ dir, paths: [join(dir, 'access.log')], brokers, topic, badTopic, onLog });
   const rss: Array<{ atS: number; mb: number }> = [];
   const t0 = performance.now();
   const sampler = setInterval(() => {
@@ -68,6 +74,7 @@ test(`broker down for ${OUTAGE_MS / 1000} s under load: the agent notices (metri
     assert.equal(health.status, 503, '/healthz reports the failing output');
 
     await kafka.run('start');
+    restarted = true;
     const restartedAt = performance.now();
     const producedAtRestart = await agent.metric('tailplow_events_produced_total');
     await waitFor(async () => (await agent.metric('tailplow_events_produced_total')) > producedAtRestart, 90_000, 250);
@@ -88,7 +95,8 @@ test(`broker down for ${OUTAGE_MS / 1000} s under load: the agent notices (metri
     assert.equal(bad.messages, 0);
     assert.ok(max < RSS_LIMIT_MB, `RSS reached ${max.toFixed(0)} MB (limit ${RSS_LIMIT_MB})`);
     const health = await agent.health();
-    assert.equal(health.status, 200, 'healthy again');
+    if (health.status !== 200) t.diagnostic(`warnings since the broker was back (last 20 of ${logsSinceRestart.length}):\n${logsSinceRestart.slice(-20).join('\n')}`);
+    assert.equal(health.status, 200, `healthy again: ${JSON.stringify(health.body)}`);
     assert.deepEqual(await agent.stop(), { code: 0, signal: null });
   } finally {
     clearInterval(sampler);
