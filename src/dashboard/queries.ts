@@ -172,11 +172,9 @@ const VIEW_SPECS = {
       FROM {table} WHERE {where}`,
   },
   timeseries: {
-    // {totals} is WITH TOTALS when the summary is asked for too (runViews): its numbers are then
-    // the totals row of this one scan instead of a second scan of the same rows.
     sql: `SELECT {bucket} AS t, ${distinct('domain_userid')} AS visitors, ${distinct('domain_sessionid')} AS sessions,
       ${PAGE_VIEWS} AS page_views, ${IDS} AS events
-      FROM {table} WHERE {where} GROUP BY t {totals} ORDER BY t`,
+      FROM {table} WHERE {where} GROUP BY t ORDER BY t`,
   },
   top_pages: {
     sql: `SELECT page_urlpath AS page, ${IDS} AS page_views, ${distinct('domain_userid')} AS visitors
@@ -245,6 +243,18 @@ const VIEW_SPECS = {
   },
 } satisfies Record<string, ViewSpec>;
 
+/**
+ * The summary's visitors and sessions when the time series is asked for too: its page views and
+ * events are then the sums of the buckets (an event is in one bucket: its derived_tstamp's), so
+ * only the two distinct counts that do not add up need a scan of their own. Cheaper than the time
+ * series' WITH TOTALS (merging every bucket's sets on one thread: 1.3–1.6 s vs 0.8–0.9 s at 2.3M
+ * events) and than a full summary query.
+ */
+const PEOPLE = 'visitors_and_sessions';
+const PEOPLE_SPEC: ViewSpec = {
+  sql: `SELECT ${distinct('domain_userid')} AS visitors, ${distinct('domain_sessionid')} AS sessions FROM {table} WHERE {where}`,
+};
+
 export type ViewName = keyof typeof VIEW_SPECS;
 export const VIEW_NAMES = Object.keys(VIEW_SPECS) as ViewName[];
 
@@ -258,16 +268,15 @@ export interface BuiltQuery {
 }
 
 /** The SQL and parameters of one view. `table` must be a validated (qualified) identifier. */
-export function buildViewQuery(view: ViewName, table: string, filters: Filters, opts: { withTotals?: boolean } = {}): BuiltQuery {
-  const spec: ViewSpec = VIEW_SPECS[view];
+export function buildViewQuery(view: ViewName | typeof PEOPLE, table: string, filters: Filters): BuiltQuery {
+  const spec: ViewSpec = view === PEOPLE ? PEOPLE_SPEC : VIEW_SPECS[view];
   const effective = spec.ignoresAppFilter ? { ...filters, appId: undefined } : filters;
   const { where, params } = whereOf(effective, spec.extra);
   // Replaced with constants only: the table name (an identifier), the WHERE of constant fragments, the bucket of a whitelisted granularity.
   const sql = spec.sql
     .replace('{table}', () => table)
     .replace('{where}', () => where)
-    .replace('{bucket}', () => BUCKET_SQL[filters.granularity])
-    .replace('{totals}', () => (opts.withTotals ? 'WITH TOTALS' : ''));
+    .replace('{bucket}', () => BUCKET_SQL[filters.granularity]);
   return { sql: sql.replace(/\s+/g, ' ').trim(), params };
 }
 
@@ -295,8 +304,6 @@ export interface ViewQuerier {
   /** The events table, qualified, already validated. */
   readonly table: string;
   query<T>(sql: string, params: QueryParams): Promise<T[]>;
-  /** A query with WITH TOTALS: its rows and its totals row (undefined if the engine sent none). */
-  queryWithTotals<T>(sql: string, params: QueryParams): Promise<{ rows: T[]; totals: T | undefined }>;
 }
 
 export type ViewResults = { [K in ViewName]: ViewRows[K] };
@@ -329,34 +336,28 @@ export function viewsFrom(text: string | null | undefined): ViewName[] {
 /** Runs the views (all by default; one query each, at most `concurrency` at a time). */
 export async function runViews(source: ViewQuerier, filters: Filters, opts: { concurrency?: number; views?: readonly ViewName[] } = {}): Promise<Analytics> {
   const started = performance.now();
-  const views = {} as Record<ViewName, unknown>;
-  const queue: Array<ViewName | 'summary+timeseries'> = [...(opts.views ?? VIEW_NAMES)];
-  // The summary is the time series' totals: one scan for both (the page's first request asks for both).
-  if (queue.includes('summary') && queue.includes('timeseries')) {
-    queue.splice(queue.indexOf('summary'), 1);
-    queue.splice(queue.indexOf('timeseries'), 1, 'summary+timeseries');
-  }
+  const views = {} as Record<ViewName | typeof PEOPLE, unknown>;
+  const queue: Array<ViewName | typeof PEOPLE> = [...(opts.views ?? VIEW_NAMES)];
+  // With the time series the summary needs only its visitors and sessions (PEOPLE_SPEC).
+  const summaryFromBuckets = queue.includes('summary') && queue.includes('timeseries');
+  if (summaryFromBuckets) queue.splice(queue.indexOf('summary'), 1, PEOPLE);
   const worker = async () => {
     for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
-      if (name === 'summary+timeseries') {
-        const { sql, params } = buildViewQuery('timeseries', source.table, filters, { withTotals: true });
-        const { rows, totals } = await source.queryWithTotals<ViewRows['timeseries'][number]>(sql, params);
-        views.timeseries = rows;
-        views.summary = [summaryOf(totals)];
-        continue;
-      }
       const { sql, params } = buildViewQuery(name, source.table, filters);
       views[name] = await source.query(sql, params);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
+  if (summaryFromBuckets) {
+    const [people] = views[PEOPLE] as Array<{ visitors: number; sessions: number }>;
+    const buckets = views.timeseries as ViewRows['timeseries'];
+    const sum = (key: 'page_views' | 'events') => buckets.reduce((n, b) => n + b[key], 0);
+    views.summary = [{ visitors: people?.visitors ?? 0, sessions: people?.sessions ?? 0, page_views: sum('page_views'), events: sum('events') }];
+    delete views[PEOPLE];
+  }
   return { filters, buckets: bucketStarts(filters), views: views as Partial<ViewResults>, queryMs: Math.round(performance.now() - started) };
 }
 
-/** The summary from the time series' totals row (zeros when the range is empty and an engine sends none). */
-function summaryOf(totals: ViewRows['timeseries'][number] | undefined): ViewRows['summary'][0] {
-  return { visitors: totals?.visitors ?? 0, sessions: totals?.sessions ?? 0, page_views: totals?.page_views ?? 0, events: totals?.events ?? 0 };
-}
 
 /** The start of every bucket from the one holding `from` up to `to` (exclusive), as BUCKET_SQL computes them. */
 export function bucketStarts(filters: Filters): number[] {

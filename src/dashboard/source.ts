@@ -87,10 +87,10 @@ export async function openChdbSource(opts: ChdbSourceOptions): Promise<Analytics
     session.query('SET output_format_json_quote_64bit_integers = 0');
     const version = session.query('SELECT version()', 'TSV').trim();
     const database = session.query('SELECT currentDatabase()', 'TSV').trim();
-    const run = (sql: string, params: QueryParams, format: 'JSONEachRow' | 'JSON') =>
+    const format = 'JSONEachRow';
+    const run = (sql: string, params: QueryParams) =>
       opts.binding === 'inline' ? session.queryAsync(inlineParams(sql, params), { format }) : session.queryBindAsync(sql, params, { format });
-    const query = async <T>(sql: string, params: QueryParams): Promise<T[]> => parseEachRow<T>((await run(sql, params, 'JSONEachRow')).text());
-    const queryWithTotals = async <T>(sql: string, params: QueryParams) => withTotals<T>(parseChdbJson<T>((await run(sql, params, 'JSON')).text()));
+    const query = async <T>(sql: string, params: QueryParams): Promise<T[]> => parseEachRow<T>((await run(sql, params)).text());
     return {
       engine: 'chdb',
       version,
@@ -98,7 +98,6 @@ export async function openChdbSource(opts: ChdbSourceOptions): Promise<Analytics
       location: opts.path,
       table,
       query,
-      queryWithTotals,
       async tableExists() {
         const [row] = await query<{ n: number }>(TABLE_EXISTS_SQL, splitTable(table, database));
         return (row?.n ?? 0) > 0;
@@ -113,27 +112,6 @@ export async function openChdbSource(opts: ChdbSourceOptions): Promise<Analytics
   }
 }
 
-/** What the JSON output format sends (the part we read). */
-interface JsonResponse<T> {
-  data: T[];
-  totals?: T;
-}
-
-/**
- * chDB (3.4) writes the totals of a result without rows before the JSON's opening part, so the
- * text is not JSON; such a result has no rows, and the totals of no rows are what summaryOf
- * gives for none. Anything else that does not parse is an error.
- */
-function parseChdbJson<T>(text: string): JsonResponse<T> {
-  try {
-    return JSON.parse(text) as JsonResponse<T>;
-  } catch (err) {
-    if (/^\s*"rows":\s*0,?$/m.test(text)) return { data: [] };
-    throw err;
-  }
-}
-
-const withTotals = <T>(response: JsonResponse<T>): { rows: T[]; totals: T | undefined } => ({ rows: response.data, totals: response.totals });
 
 
 export interface ClickHouseSourceOptions {
@@ -166,8 +144,6 @@ export async function openClickHouseSource(opts: ClickHouseSourceOptions): Promi
     const request = (sql: string, params: QueryParams) => (variant === 'legacy' ? { query: inlineParams(sql, params) } : { query: sql, query_params: params });
     const query = async <T>(sql: string, params: QueryParams): Promise<T[]> =>
       (await client.query({ ...request(sql, params), format: 'JSONEachRow', clickhouse_settings: settings })).json<T>();
-    const queryWithTotals = async <T>(sql: string, params: QueryParams) =>
-      withTotals<T>((await (await client.query({ ...request(sql, params), format: 'JSON', clickhouse_settings: settings })).json<T>()) as JsonResponse<T>);
     const location = new URL(opts.url);
     location.username = '';
     location.password = '';
@@ -178,7 +154,6 @@ export async function openClickHouseSource(opts: ClickHouseSourceOptions): Promi
       location: `${location.origin}${location.pathname === '/' ? '' : location.pathname}`,
       table,
       query,
-      queryWithTotals,
       async tableExists() {
         const [n] = await query<{ n: number }>(TABLE_EXISTS_SQL, splitTable(table, database));
         return (n?.n ?? 0) > 0;

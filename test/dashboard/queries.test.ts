@@ -58,7 +58,7 @@ for (const [label, filters] of FILTER_CASES) {
   });
 }
 
-test('the summary read from the time series totals equals its own query, bound and inlined, for every filter and granularity', async () => {
+test('the summary next to the time series (its bucket sums, visitors and sessions apart) equals its own query, bound and inlined, for every filter and granularity', async () => {
   for (const [label, filters] of FILTER_CASES) {
     for (const granularity of ['hour', 'day'] as const) {
       for (const source of [bound, inline]) {
