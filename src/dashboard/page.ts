@@ -354,6 +354,16 @@ function render(a, last) {
   document.body.setAttribute(last ? 'data-rendered' : 'data-first-render', String(Date.now()));
 }
 
+/** Resolves after the next frame is painted (or after 100 ms where no frame comes: a hidden tab). */
+function afterPaint() {
+  return new Promise(function (resolve) {
+    var done = false;
+    var go = function () { if (!done) { done = true; resolve(); } };
+    requestAnimationFrame(function () { setTimeout(go, 0); });
+    setTimeout(go, 100);
+  });
+}
+
 function refresh(userChange) {
   if (config.mode !== 'live') return;
   // A poll waits for the pending answer; a filter change replaces it.
@@ -374,7 +384,8 @@ function refresh(userChange) {
         if (!r.ok) { inFlight = null; setStatus(r.body.error || 'request failed', true); return; }
         var last = i === config.phases.length - 1;
         render(r.body, last);
-        if (!last) return phase(i + 1);
+        // The next phase's queries keep both cores busy for seconds: ask once this one is painted.
+        if (!last) return afterPaint().then(function () { return phase(i + 1); });
         inFlight = null;
         setStatus('updated ' + new Date().toLocaleTimeString() + (form.live.checked ? ' · live' : ''), false);
       });
