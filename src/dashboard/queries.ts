@@ -358,7 +358,6 @@ export async function runViews(source: ViewQuerier, filters: Filters, opts: { co
   return { filters, buckets: bucketStarts(filters), views: views as Partial<ViewResults>, queryMs: Math.round(performance.now() - started) };
 }
 
-
 /** The start of every bucket from the one holding `from` up to `to` (exclusive), as BUCKET_SQL computes them. */
 export function bucketStarts(filters: Filters): number[] {
   const out: number[] = [];

@@ -112,8 +112,6 @@ export async function openChdbSource(opts: ChdbSourceOptions): Promise<Analytics
   }
 }
 
-
-
 export interface ClickHouseSourceOptions {
   url: string;
   username?: string;

@@ -38,6 +38,15 @@ const pool: DecodePool = {
   close: async () => {},
 };
 
+/** A loop over two one-line batches, retrying every 5 ms; what it reports and acknowledges is recorded. */
+function startTwoBatchLoop(output: EventOutput, signal: AbortSignal) {
+  const states: boolean[] = [];
+  const acked: number[] = [];
+  const retry = { initialMs: 5, maxMs: 5, maxAttempts: Infinity };
+  const loop = startTailLoop(sourceOf([batchOf(0), batchOf(1)], acked), pool, output, { maxInFlightBytes: 1000, signal, retry, onOutputState: (ok) => states.push(ok) }, createTailMetrics(), silentLogger);
+  return { loop, states, acked };
+}
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 test('after a fatal send, a send still retrying stops and no longer reports to /healthz', async () => {
@@ -56,16 +65,7 @@ test('after a fatal send, a send still retrying stops and no longer reports to /
     },
     isRetriable: (err) => !(err instanceof FatalError),
   };
-  const states: boolean[] = [];
-  const acked: number[] = [];
-  const loop = startTailLoop(
-    sourceOf([batchOf(0), batchOf(1)], acked),
-    pool,
-    output,
-    { maxInFlightBytes: 1000, signal: new AbortController().signal, retry: { initialMs: 5, maxMs: 5, maxAttempts: Infinity }, onOutputState: (ok) => states.push(ok) },
-    createTailMetrics(),
-    silentLogger,
-  );
+  const { loop, states, acked } = startTwoBatchLoop(output, new AbortController().signal);
   await assert.rejects(loop.done, FatalError);
   const statesAtEnd = states.length;
   const sendsAtEnd = sends;
@@ -86,16 +86,7 @@ test('drain: a send that does not succeed within the timeout is abandoned, not r
     isRetriable: () => true,
   };
   const stop = new AbortController();
-  const states: boolean[] = [];
-  const acked: number[] = [];
-  const loop = startTailLoop(
-    sourceOf([batchOf(0), batchOf(1)], acked),
-    pool,
-    output,
-    { maxInFlightBytes: 1000, signal: stop.signal, retry: { initialMs: 5, maxMs: 5, maxAttempts: Infinity }, onOutputState: (ok) => states.push(ok) },
-    createTailMetrics(),
-    silentLogger,
-  );
+  const { loop, states, acked } = startTwoBatchLoop(output, stop.signal);
   await sleep(50);
   stop.abort();
   await loop.done;

@@ -85,6 +85,9 @@ export function startTailLoop(
   // about to be closed) must neither go on forever nor report its failures to /healthz, where it
   // would mark the next life's healthy pipeline unhealthy.
   const ended = new AbortController();
+  const report = (ok: boolean) => {
+    if (!ended.signal.aborted) opts.onOutputState?.(ok);
+  };
   const fail = (err: unknown) => {
     fatal ??= err;
     ended.abort();
@@ -115,12 +118,12 @@ export function startTailLoop(
       signal: ended.signal,
       onRetry: (err, attempt, delayMs) => {
         metrics.outputErrors.inc();
-        if (!ended.signal.aborted) opts.onOutputState?.(false);
+        report(false);
         logger.warn({ err: String(err), attempt, delayMs, path: batch.path }, 'output failed; retrying (reading pauses while the window is full)');
       },
     });
     metrics.outputLatency.observe((performance.now() - started) / 1000);
-    if (!ended.signal.aborted) opts.onOutputState?.(true);
+    report(true);
     metrics.eventsProduced.inc(events.length);
     source.ack(batch);
     window.release(cost);
