@@ -53,7 +53,7 @@ test('embedded: ttlSeconds expires profiles, seen ids and links on the store clo
     const r = await store.apply(inputsOf([e]));
     assert.deepEqual([r[0]?.status, r[0]?.profile?.events], ['applied', '1']);
     now += 100_000;
-    assert.equal(await store.sweepExpired(), 3); // profile, seen ids, link u1 (re-written above)
+    assert.equal(await store.sweepExpired(), 4); // profile, the seen id and its time index entry, link u1 (re-written above)
     assert.equal(await store.sweepExpired(), 0);
   } finally {
     await store.close();
@@ -65,9 +65,32 @@ test('embedded: seen ids older than the window behind the latest event are dropp
   try {
     const events = [0, 1, 2, 3, 4, 5].map((m) => eventAt(m, { domain_userid: 'D' }));
     await store.apply(inputsOf(events));
-    const seen = store.read(profileKeys.seenIds('p:', 'd:D')) as { ids: Record<string, unknown> };
     // Latest is minute 5, the window 2 minutes: minutes 3, 4 and 5 are kept.
-    assert.deepEqual(Object.keys(seen.ids).sort(), events.slice(3).map((e) => e.event_id as string).sort());
+    assert.deepEqual(store.seenIds('d:D'), events.slice(3).map((e) => e.event_id as string));
+    // A later batch forgets what falls out of the window behind its latest event (minute 8: 6 on).
+    const later = [7, 8].map((m) => eventAt(m, { domain_userid: 'D' }));
+    await store.apply(inputsOf(later));
+    assert.deepEqual(store.seenIds('d:D'), later.map((e) => e.event_id));
+  } finally {
+    await store.close();
+  }
+});
+
+test('embedded: a store written with all of a visitor\'s ids in one record is migrated at open and still de-duplicates', async () => {
+  const path = freshDir();
+  const { open } = await import('lmdb');
+  const old = eventAt(0, { domain_userid: 'D' });
+  const raw = open({ path, compression: false });
+  const ts = Date.parse(old.collector_tstamp as string);
+  await raw.put(profileKeys.profile('p:', 'd:D'), { h: { events: '1', first_seen_ms: String(ts), last_seen_ms: String(ts) }, exp: 0 });
+  await raw.put(profileKeys.seenIds('p:', 'd:D'), { ids: { [old.event_id as string]: [ts, '1,0,0,1'] }, exp: 0 });
+  await raw.close();
+  const store = openEmbeddedProfileStore({ prefix: 'p:', ttlSeconds: 0, dedupWindowSeconds: 3600, path });
+  try {
+    assert.equal(store.read(profileKeys.seenIds('p:', 'd:D')), undefined, 'the one-record form is gone');
+    assert.deepEqual(store.seenIds('d:D'), [old.event_id]);
+    const r = await store.apply(inputsOf([old, eventAt(1, { domain_userid: 'D' })]));
+    assert.deepEqual(r.map((x) => [x.status, x.snapshot, x.profile?.events]), [['duplicate', '1,0,0,1', '1'], ['applied', '2,1,,', '2']]);
   } finally {
     await store.close();
   }
