@@ -56,6 +56,24 @@ export interface BatchGuard {
  */
 export type StageSinkRunner = (events: SnowplowEvent[], bad: OutMessage[], guard: BatchGuard) => Promise<void>;
 
+/** A batch that went through the stages and waits for the sinks. */
+export interface StagedBatch {
+  events: SnowplowEvent[];
+  /** Bad rows so far: those passed in and those the stages made. */
+  bad: OutMessage[];
+  guard: BatchGuard;
+}
+
+/**
+ * The runner in its two halves, so a caller can overlap them: the stages are CPU work in this
+ * process, the sinks mostly wait for a store (the embedded engine works on its own thread).
+ */
+export interface StageSinkPhases {
+  stages(events: SnowplowEvent[], bad: OutMessage[], guard: BatchGuard): Promise<StagedBatch>;
+  /** Writes to every sink and sends the bad rows; resolves when all of them acknowledged. */
+  sinks(batch: StagedBatch): Promise<void>;
+}
+
 export function createStageSinkRunner(
   stages: Stage[],
   sinks: Sink[],
@@ -64,64 +82,78 @@ export function createStageSinkRunner(
   logger: Logger,
   opts: BatchProcessorOptions = {},
 ): StageSinkRunner {
+  const phases = createStageSinkPhases(stages, sinks, badRows, metrics, logger, opts);
+  return async (events, bad, guard) => phases.sinks(await phases.stages(events, bad, guard));
+}
+
+export function createStageSinkPhases(
+  stages: Stage[],
+  sinks: Sink[],
+  badRows: BadRowSender,
+  metrics: StageSinkMetrics,
+  logger: Logger,
+  opts: BatchProcessorOptions = {},
+): StageSinkPhases {
   const now = opts.now ?? Date.now;
-  return async (input, passedBad, guard) => {
-    const retrying = <T>(what: string, label: string, isRetriable: (e: unknown) => boolean, fn: () => Promise<T>) =>
-      withRetry(
-        async () => {
-          guard.check();
-          return fn();
+  const retrying = <T>(guard: BatchGuard, what: string, label: string, isRetriable: (e: unknown) => boolean, fn: () => Promise<T>) =>
+    withRetry(
+      async () => {
+        guard.check();
+        return fn();
+      },
+      {
+        policy: opts.retry,
+        isRetriable: (e) => !guard.isAbandon(e) && isRetriable(e),
+        onRetry: (err, attempt, delayMs) => {
+          if (label) metrics.sinkErrors.inc({ sink: label });
+          logger.warn({ err: String(err), attempt, delayMs, ...guard.logFields }, `${what} failed; retrying ${guard.waiting}`);
+          guard.onRetry?.();
         },
-        {
-          policy: opts.retry,
-          isRetriable: (e) => !guard.isAbandon(e) && isRetriable(e),
-          onRetry: (err, attempt, delayMs) => {
-            if (label) metrics.sinkErrors.inc({ sink: label });
-            logger.warn({ err: String(err), attempt, delayMs, ...guard.logFields }, `${what} failed; retrying ${guard.waiting}`);
-            guard.onRetry?.();
-          },
-        },
-      );
-    const bad: OutMessage[] = [...passedBad];
-    const timestamp = () => new Date(now()).toISOString();
-    let events = input;
-
-    const asBadRows = (failed: StageFailure[], origin: string) => {
-      for (const f of failed) {
-        metrics.badRows.inc({ reason: f.reason });
-        const row = enrichmentFailures(
-          {
-            enriched: f.event as unknown as Record<string, unknown>,
-            raw: { vendor: 'com.snowplowanalytics.snowplow', version: 'tp2', parameters: [], loaderName: 'tailplow', encoding: 'UTF-8', headers: [] },
-            // The raw line is not carried past the decoder; the event id finds it in the logs.
-            line: '',
-          },
-          timestamp(),
-          [{ enrichment: null, message: { error: `${origin}: ${f.reason}: ${f.message}` } }],
-        );
-        bad.push({ key: null, value: JSON.stringify(row) });
-      }
-    };
-
-    for (const stage of stages) {
-      const out = await retrying(`stage ${stage.name}`, '', () => true, () => stage.run(events));
-      events = out.events;
-      metrics.processed.inc({ stage: stage.name }, events.length);
-      for (const [reason, n] of Object.entries(out.dropped)) metrics.dropped.inc({ stage: stage.name, reason }, n);
-      asBadRows(out.failed, `stage ${stage.name}`);
-    }
-
-    await Promise.all(
-      sinks.map(async (sink) => {
-        const started = performance.now();
-        const out = await retrying(`sink ${sink.name}`, sink.name, (e) => sink.isRetriable?.(e) ?? true, () => sink.write(events));
-        metrics.sinkLatency.observe({ sink: sink.name }, (performance.now() - started) / 1000);
-        metrics.stored.inc({ sink: sink.name }, events.length - out.failed.length);
-        asBadRows(out.failed, `sink ${sink.name}`);
-      }),
+      },
     );
+  const timestamp = () => new Date(now()).toISOString();
+  const asBadRows = (bad: OutMessage[], failed: StageFailure[], origin: string) => {
+    for (const f of failed) {
+      metrics.badRows.inc({ reason: f.reason });
+      const row = enrichmentFailures(
+        {
+          enriched: f.event as unknown as Record<string, unknown>,
+          raw: { vendor: 'com.snowplowanalytics.snowplow', version: 'tp2', parameters: [], loaderName: 'tailplow', encoding: 'UTF-8', headers: [] },
+          // The raw line is not carried past the decoder; the event id finds it in the logs.
+          line: '',
+        },
+        timestamp(),
+        [{ enrichment: null, message: { error: `${origin}: ${f.reason}: ${f.message}` } }],
+      );
+      bad.push({ key: null, value: JSON.stringify(row) });
+    }
+  };
 
-    if (bad.length) await retrying('bad-row output', '', () => true, () => badRows.send(bad));
+  return {
+    async stages(input, passedBad, guard) {
+      const bad: OutMessage[] = [...passedBad];
+      let events = input;
+      for (const stage of stages) {
+        const out = await retrying(guard, `stage ${stage.name}`, '', () => true, () => stage.run(events));
+        events = out.events;
+        metrics.processed.inc({ stage: stage.name }, events.length);
+        for (const [reason, n] of Object.entries(out.dropped)) metrics.dropped.inc({ stage: stage.name, reason }, n);
+        asBadRows(bad, out.failed, `stage ${stage.name}`);
+      }
+      return { events, bad, guard };
+    },
+    async sinks({ events, bad, guard }) {
+      await Promise.all(
+        sinks.map(async (sink) => {
+          const started = performance.now();
+          const out = await retrying(guard, `sink ${sink.name}`, sink.name, (e) => sink.isRetriable?.(e) ?? true, () => sink.write(events));
+          metrics.sinkLatency.observe({ sink: sink.name }, (performance.now() - started) / 1000);
+          metrics.stored.inc({ sink: sink.name }, events.length - out.failed.length);
+          asBadRows(bad, out.failed, `sink ${sink.name}`);
+        }),
+      );
+      if (bad.length) await retrying(guard, 'bad-row output', '', () => true, () => badRows.send(bad));
+    },
   };
 }
 
