@@ -52,25 +52,34 @@ test('embedded: ttlSeconds expires profiles, seen ids and links on the store clo
     // Expired means gone: the same event counts again, as the first of a new profile.
     const r = await store.apply(inputsOf([e]));
     assert.deepEqual([r[0]?.status, r[0]?.profile?.events], ['applied', '1']);
+    assert.equal(store.seenIdRecords(), 1, 'the expired profile\'s id went with it');
     now += 100_000;
-    assert.equal(await store.sweepExpired(), 4); // profile, the seen id and its time index entry, link u1 (re-written above)
+    assert.equal(store.seenIdRecords(), 1);
+    assert.equal(await store.sweepExpired(), 2); // profile (its seen id with it), link u1 (re-written above)
+    assert.equal(store.seenIdRecords(), 0);
     assert.equal(await store.sweepExpired(), 0);
   } finally {
     await store.close();
   }
 });
 
-test('embedded: seen ids older than the window behind the latest event are dropped from the record', async () => {
+test('embedded: seen ids older than the window behind the latest event are forgotten at once and deleted by a later scan', async () => {
   const store = openEmbeddedProfileStore({ prefix: 'p:', ttlSeconds: 0, dedupWindowSeconds: 120, path: freshDir() });
   try {
     const events = [0, 1, 2, 3, 4, 5].map((m) => eventAt(m, { domain_userid: 'D' }));
     await store.apply(inputsOf(events));
-    // Latest is minute 5, the window 2 minutes: minutes 3, 4 and 5 are kept.
+    // Latest is minute 5, the window 2 minutes: minutes 3, 4 and 5 are remembered.
     assert.deepEqual(store.seenIds('d:D'), events.slice(3).map((e) => e.event_id as string));
     // A later batch forgets what falls out of the window behind its latest event (minute 8: 6 on).
     const later = [7, 8].map((m) => eventAt(m, { domain_userid: 'D' }));
     await store.apply(inputsOf(later));
     assert.deepEqual(store.seenIds('d:D'), later.map((e) => e.event_id));
+    assert.equal(store.seenIdRecords(), 5, 'minutes 3, 4, 5 (0-2 were out of the window when written), 7, 8: deleted only by a scan');
+    // 100 more events, one a minute: scans keep the records near what the window holds.
+    const many = Array.from({ length: 100 }, (_, i) => eventAt(10 + i, { domain_userid: 'D' }));
+    for (let i = 0; i < many.length; i += 10) await store.apply(inputsOf(many.slice(i, i + 10)));
+    assert.deepEqual(store.seenIds('d:D'), many.slice(-3).map((e) => e.event_id));
+    assert.ok(store.seenIdRecords() <= 3 + 64, `${store.seenIdRecords()} id records left`);
   } finally {
     await store.close();
   }
@@ -88,6 +97,7 @@ test('embedded: a store written with all of a visitor\'s ids in one record is mi
   const store = openEmbeddedProfileStore({ prefix: 'p:', ttlSeconds: 0, dedupWindowSeconds: 3600, path });
   try {
     assert.equal(store.read(profileKeys.seenIds('p:', 'd:D')), undefined, 'the one-record form is gone');
+    assert.equal(store.seenIdRecords(), 1);
     assert.deepEqual(store.seenIds('d:D'), [old.event_id]);
     const r = await store.apply(inputsOf([old, eventAt(1, { domain_userid: 'D' })]));
     assert.deepEqual(r.map((x) => [x.status, x.snapshot, x.profile?.events]), [['duplicate', '1,0,0,1', '1'], ['applied', '2,1,,', '2']]);

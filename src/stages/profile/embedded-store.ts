@@ -1,18 +1,22 @@
 /**
- * The profile store without servers: LMDB (npm `lmdb`) in `<dataDir>/profile`. One synchronous
- * write transaction per batch (all or nothing), acknowledged only once flushed to disk. The same
- * keys, links, de-duplication and rules as the Redis script (redis-store.ts), in JS.
+ * The profile store without servers: LMDB (npm `lmdb`) in `<dataDir>/profile`. One write
+ * transaction per batch (all or nothing), acknowledged only once flushed to disk. The same keys,
+ * links, de-duplication and rules as the Redis script (redis-store.ts), in JS.
  *
- * Records: a profile `{h: hash, exp}`, a link `{v: visitor, exp}`, and per counted event id two
- * small records under the visitor's seen key (Redis keeps a sorted set and a hash there): the id
- * `{ts, s: snapshot, exp}` to look it up, and a time-ordered index entry `{exp}` to forget ids that
- * fell out of the window with one range read. One record per id keeps a batch's cost independent
- * of how many ids a visitor has (a record holding them all was rewritten whole for every batch).
- * `exp` 0 never expires. Expired records read as absent and are swept out now and then.
+ * Records: a profile `{h: hash, exp, n, r, p}`, a link `{v: visitor, exp}`; `exp` 0 never expires.
+ * Each remembered event id is one small record `[ts, snapshot]` in a separate database, keyed by
+ * the profile's number `n` (6 bytes) and the id (16 bytes for a lowercase UUID), so a visitor's
+ * ids are one key range. One record per id keeps a batch's cost independent of how many ids a
+ * visitor has (a record holding them all was rewritten whole for every batch), and ~80 bytes per
+ * id on disk (a string-keyed record plus a time index took ~340). Ids that fell out of the window
+ * are forgotten on lookup at once and deleted by a scan of the visitor's range once the events
+ * applied since the last scan (`p`) reach half of those remembered (`r`): a constant cost per event.
+ * A profile that expires takes its ids with it: a new profile gets a new number.
+ * Expired records read as absent and are swept out now and then.
  */
 import { mkdirSync } from 'node:fs';
 import type * as Lmdb from 'lmdb';
-import type { Key, RootDatabase } from 'lmdb';
+import type { Database, Key, RootDatabase } from 'lmdb';
 import { applyProfileRules } from './rules';
 import { profileKeys, SNAPSHOT_FIELDS, type ProfileInput, type ProfileResult, type ProfileStatus, type ProfileStore, type ProfileStoreOptions } from './spec';
 
@@ -21,10 +25,12 @@ interface Expiring {
 }
 interface ProfileRecord extends Expiring {
   h: Record<string, string>;
-}
-interface SeenIdRecord extends Expiring {
-  ts: number;
-  s: string;
+  /** Number of this profile's id range (absent in stores written before it: given when next written). */
+  n?: number;
+  /** Ids remembered after the last scan, plus those added since. */
+  r?: number;
+  /** Ids added since the last scan. */
+  p?: number;
 }
 interface LinkRecord extends Expiring {
   v: string;
@@ -33,16 +39,45 @@ interface LinkRecord extends Expiring {
 interface LegacySeenRecord extends Expiring {
   ids: Record<string, [number, string]>;
 }
-type StoredRecord = ProfileRecord | SeenIdRecord | LinkRecord | Expiring;
+type StoredRecord = ProfileRecord | LinkRecord | Expiring;
+/** Collector time and the profile's snapshot when the id was counted. */
+type SeenId = [number, string];
 
-// A visitor's seen records have array keys (lmdb orders them element by element): the id
-// `[seenKey, 'i', eventId]` and the index entry `[seenKey, 't', ts, eventId]`. lmdb's key encoding
-// joins array elements with NUL, and visitor ids are tracker text that may hold one, so the prune
-// takes only index keys that decode to exactly the shape it writes.
-type SeenKey = [string, 'i', string] | [string, 't', number, string];
-const seenIdKey = (seenKey: string, eventId: string): SeenKey => [seenKey, 'i', eventId];
-const seenAtKey = (seenKey: string, ts: number, eventId: string): SeenKey => [seenKey, 't', ts, eventId];
-const migratedKey = (prefix: string) => `${prefix}meta:seen-ids-per-record`;
+const NUMBER_BYTES = 6;
+const LOWER_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The id's key: the profile's number, then 0 + 16 bytes for a lowercase UUID or 1 + the id's UTF-8. */
+function seenIdKey(n: number, eventId: string): Buffer {
+  const uuid = LOWER_UUID.test(eventId);
+  const key = Buffer.allocUnsafe(NUMBER_BYTES + 1 + (uuid ? 16 : Buffer.byteLength(eventId)));
+  key.writeUIntBE(n, 0, NUMBER_BYTES);
+  key[NUMBER_BYTES] = uuid ? 0 : 1;
+  if (uuid) key.write(eventId.replace(/-/g, ''), NUMBER_BYTES + 1, 'hex');
+  else key.write(eventId, NUMBER_BYTES + 1, 'utf8');
+  return key;
+}
+
+function eventIdOfKey(key: Buffer): string {
+  const rest = key.subarray(NUMBER_BYTES + 1);
+  if (key[NUMBER_BYTES] === 1) return rest.toString('utf8');
+  const hex = rest.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** The key range of a profile's ids. */
+function rangeOf(n: number): { start: Buffer; end: Buffer } {
+  const start = Buffer.alloc(NUMBER_BYTES);
+  start.writeUIntBE(n, 0, NUMBER_BYTES);
+  const end = Buffer.alloc(NUMBER_BYTES);
+  end.writeUIntBE(n + 1, 0, NUMBER_BYTES);
+  return { start, end };
+}
+
+/** Ids scanned at the earliest after this many were added (then after half of those remembered). */
+const MIN_SCAN_EVERY = 64;
+
+const migratedKey = (prefix: string) => `${prefix}meta:seen-ids-by-number`;
+const nextNumberKey = (prefix: string) => `${prefix}meta:next-profile-number`;
 
 export interface EmbeddedProfileStoreOptions extends ProfileStoreOptions {
   /** Directory of the LMDB environment, e.g. `<dataDir>/profile`. */
@@ -55,8 +90,10 @@ export interface EmbeddedProfileStoreOptions extends ProfileStoreOptions {
 export interface EmbeddedProfileStore extends ProfileStore {
   /** A stored record as the store sees it now (undefined when absent or expired): for tests and tools. */
   read(key: string): StoredRecord | undefined;
-  /** The event ids remembered for a visitor (as the store sees them now, in time order): for tests and tools. */
+  /** The event ids remembered for a visitor (those within the window, in time order): for tests and tools. */
   seenIds(visitor: string): string[];
+  /** Id records on disk, forgotten ones not yet deleted included: for tests and tools. */
+  seenIdRecords(): number;
   /** Deletes expired records; returns how many. */
   sweepExpired(): Promise<number>;
 }
@@ -66,6 +103,9 @@ export function openEmbeddedProfileStore(opts: EmbeddedProfileStoreOptions): Emb
   // lmdb (a native module) is loaded when a store opens, not when the CLI starts: `tail` never needs it.
   const { open } = require('lmdb') as typeof Lmdb;
   const db: RootDatabase<StoredRecord, Key> = open({ path: opts.path, compression: false });
+  // LMDB keeps a named database's name as a key of the main one: walks of the main one skip it.
+  const seenDbName = `${opts.prefix}seen-ids`;
+  const seenDb: Database<SeenId, Buffer> = db.openDB({ name: seenDbName, keyEncoding: 'binary' });
   const now = opts.now ?? Date.now;
   const windowMs = opts.dedupWindowSeconds * 1000;
   const sweepIntervalMs = opts.sweepIntervalMs ?? 600_000;
@@ -74,17 +114,21 @@ export function openEmbeddedProfileStore(opts: EmbeddedProfileStoreOptions): Emb
 
   const live = <T extends StoredRecord>(r: StoredRecord | undefined) => (r && (r.exp === 0 || r.exp > now()) ? (r as T) : undefined);
   const expiry = () => (opts.ttlSeconds > 0 ? now() + opts.ttlSeconds * 1000 : 0);
-
-  /** Index keys of a visitor's ids older than `cutoff` (collector ms), with their event ids. */
-  function idsBefore(seenKey: string, cutoff: number): { key: SeenKey; eventId: string }[] {
-    const out: { key: SeenKey; eventId: string }[] = [];
-    for (const key of db.getKeys({ start: [seenKey, 't'], end: [seenKey, 't', cutoff] })) {
-      if (Array.isArray(key) && key.length === 4 && key[0] === seenKey && key[1] === 't' && typeof key[2] === 'number' && typeof key[3] === 'string') {
-        out.push({ key: key as SeenKey, eventId: key[3] });
-      }
+  /** Inside a write transaction: a number no profile has had. */
+  const newNumber = () => {
+    const n = (db.get(nextNumberKey(opts.prefix)) as { n?: number } | undefined)?.n ?? 1;
+    db.putSync(nextNumberKey(opts.prefix), { n: n + 1, exp: 0 } as Expiring);
+    return n;
+  };
+  /** Deletes a profile's ids older than `cutoff` (all of them with Infinity); returns how many are left. */
+  const forgetBefore = (n: number, cutoff: number): number => {
+    let left = 0;
+    for (const { key, value } of seenDb.getRange(rangeOf(n))) {
+      if (value[0] < cutoff) seenDb.removeSync(key);
+      else left++;
     }
-    return out;
-  }
+    return left;
+  };
 
   migrateLegacySeenRecords();
 
@@ -93,10 +137,11 @@ export function openEmbeddedProfileStore(opts: EmbeddedProfileStoreOptions): Emb
     // script does. New ids are remembered per visitor and written at the end too.
     interface VisitorState {
       profileKey: string;
-      seenKey: string;
       profile: ProfileRecord;
+      /** The number of an expired profile under the same key, whose ids go when this one is written. */
+      expiredNumber?: number;
       changed: boolean;
-      newIds: Map<string, [number, string]>;
+      newIds: Map<string, SeenId>;
     }
     const visitors = new Map<string, VisitorState>();
     const links = new Map<string, LinkRecord>();
@@ -104,7 +149,9 @@ export function openEmbeddedProfileStore(opts: EmbeddedProfileStoreOptions): Emb
       let st = visitors.get(visitor);
       if (!st) {
         const profileKey = profileKeys.profile(opts.prefix, visitor);
-        st = { profileKey, seenKey: profileKeys.seenIds(opts.prefix, visitor), profile: live<ProfileRecord>(db.get(profileKey)) ?? { h: {}, exp: 0 }, changed: false, newIds: new Map() };
+        const stored = db.get(profileKey) as ProfileRecord | undefined;
+        const profile = live<ProfileRecord>(stored);
+        st = { profileKey, profile: profile ?? { h: {}, exp: 0 }, expiredNumber: profile ? undefined : stored?.n, changed: false, newIds: new Map() };
         visitors.set(visitor, st);
       }
       return st;
@@ -128,12 +175,9 @@ export function openEmbeddedProfileStore(opts: EmbeddedProfileStoreOptions): Emb
       const st = stateOf(visitor);
       const h = st.profile.h;
       let seen = st.newIds.get(e.event_id);
-      if (!seen) {
-        const r = live<SeenIdRecord>(db.get(seenIdKey(st.seenKey, e.event_id)));
-        if (r) seen = [r.ts, r.s];
-      }
-      // An id older than the window behind the latest event is forgotten, whether or not the
-      // clean-up at the end of a batch has removed it yet.
+      if (!seen && st.profile.n !== undefined) seen = seenDb.get(seenIdKey(st.profile.n, e.event_id));
+      // An id older than the window behind the latest event is forgotten, whether or not a scan
+      // has deleted it yet.
       if (seen && h.last_seen_ms !== undefined && seen[0] < Number(h.last_seen_ms) - windowMs) seen = undefined;
       let status: ProfileStatus;
       let snapshot: string;
@@ -156,21 +200,23 @@ export function openEmbeddedProfileStore(opts: EmbeddedProfileStoreOptions): Emb
     for (const [key, record] of links) db.putSync(key, record);
     for (const st of visitors.values()) {
       if (!st.changed) continue;
-      const exp = opts.ttlSeconds > 0 ? expiry() : st.profile.exp;
-      db.putSync(st.profileKey, { h: st.profile.h, exp });
-      const cutoff = Number(st.profile.h.last_seen_ms) - windowMs;
-      for (const [eventId, [ts, s]] of st.newIds) {
-        if (ts < cutoff) continue; // already out of the window: nothing would ever find it
-        db.putSync(seenIdKey(st.seenKey, eventId), { ts, s, exp });
-        db.putSync(seenAtKey(st.seenKey, ts, eventId), { exp });
+      const { profile } = st;
+      if (st.expiredNumber !== undefined) forgetBefore(st.expiredNumber, Infinity);
+      const n = profile.n ?? newNumber();
+      const cutoff = Number(profile.h.last_seen_ms) - windowMs;
+      let added = 0;
+      for (const [eventId, seen] of st.newIds) {
+        if (seen[0] < cutoff) continue; // already out of the window: nothing would ever find it
+        seenDb.putSync(seenIdKey(n, eventId), seen);
+        added++;
       }
-      // Every remembered id is at least first_seen_ms old: a visitor younger than the window has none to forget.
-      if (Number(st.profile.h.first_seen_ms) < cutoff) {
-        for (const { key, eventId } of idsBefore(st.seenKey, cutoff)) {
-          db.removeSync(key);
-          db.removeSync(seenIdKey(st.seenKey, eventId));
-        }
+      let remembered = (profile.r ?? 0) + added;
+      let sinceScan = (profile.p ?? 0) + added;
+      if (sinceScan >= Math.max(MIN_SCAN_EVERY, remembered / 2)) {
+        remembered = forgetBefore(n, cutoff);
+        sinceScan = 0;
       }
+      db.putSync(st.profileKey, { h: profile.h, exp: opts.ttlSeconds > 0 ? expiry() : profile.exp, n, r: remembered, p: sinceScan });
     }
     return results;
   }
@@ -180,13 +226,17 @@ export function openEmbeddedProfileStore(opts: EmbeddedProfileStoreOptions): Emb
     if (db.get(migratedKey(opts.prefix)) !== undefined) return;
     const from = profileKeys.seenIds(opts.prefix, '');
     db.transactionSync(() => {
-      for (const { key, value } of db.getRange({ start: from, end: `${from}\uffff` })) {
-        if (typeof key !== 'string') continue;
-        const legacy = value as Partial<LegacySeenRecord>;
-        if (!legacy.ids || typeof legacy.ids !== 'object') continue;
-        for (const [eventId, [ts, s]] of Object.entries(legacy.ids)) {
-          db.putSync(seenIdKey(key, eventId), { ts, s, exp: legacy.exp ?? 0 });
-          db.putSync(seenAtKey(key, ts, eventId), { exp: legacy.exp ?? 0 });
+      for (const key of db.getKeys({ start: from, end: `${from}\uffff` })) {
+        if (typeof key !== 'string' || key === seenDbName) continue;
+        const legacy = db.get(key) as Partial<LegacySeenRecord> | undefined;
+        if (!legacy?.ids || typeof legacy.ids !== 'object') continue;
+        const profileKey = profileKeys.profile(opts.prefix, key.slice(from.length));
+        const profile = db.get(profileKey) as ProfileRecord | undefined;
+        if (profile) {
+          const n = profile.n ?? newNumber();
+          const ids = Object.entries(legacy.ids);
+          for (const [eventId, seen] of ids) seenDb.putSync(seenIdKey(n, eventId), seen);
+          db.putSync(profileKey, { ...profile, n, r: ids.length, p: 0 });
         }
         db.removeSync(key);
       }
@@ -197,11 +247,21 @@ export function openEmbeddedProfileStore(opts: EmbeddedProfileStoreOptions): Emb
   async function sweepExpired(): Promise<number> {
     const t = now();
     const expired: Key[] = [];
-    for (const { key, value } of db.getRange()) if (value.exp !== 0 && value.exp <= t) expired.push(key);
+    for (const key of db.getKeys()) {
+      if (key === seenDbName) continue;
+      const value = db.get(key);
+      if (value && value.exp !== 0 && value.exp <= t) expired.push(key);
+    }
     if (expired.length) {
       db.transactionSync(() => {
-        // Re-checked inside the transaction: a batch may have renewed the record meanwhile.
-        for (const key of expired) if (db.get(key)?.exp !== 0 && (db.get(key)?.exp ?? 0) <= t) db.removeSync(key);
+        for (const key of expired) {
+          // Re-checked inside the transaction: a batch may have renewed the record meanwhile.
+          const record = db.get(key);
+          if (!record || record.exp === 0 || record.exp > t) continue;
+          db.removeSync(key);
+          const n = (record as ProfileRecord).n;
+          if (n !== undefined) forgetBefore(n, Infinity);
+        }
       });
       await db.flushed;
     }
@@ -213,9 +273,9 @@ export function openEmbeddedProfileStore(opts: EmbeddedProfileStoreOptions): Emb
     async apply(inputs) {
       if (closed) throw new Error('profile store is closed');
       if (inputs.length === 0) return [];
-      // Nothing is written unless the whole batch went through.
-      // The callback runs on this thread inside the write transaction; the commit runs on lmdb's
-      // writer thread (a synchronous commit here took ~100 ms of this thread per batch).
+      // Nothing is written unless the whole batch went through. The callback runs on this thread
+      // inside the write transaction; the commit runs on lmdb's writer thread (a synchronous
+      // commit here took ~100 ms of this thread per batch of 3,000 events).
       const results = await db.childTransaction(() => applyBatch(inputs));
       await db.flushed;
       if (opts.ttlSeconds > 0 && now() - lastSweep >= sweepIntervalMs) await sweepExpired();
@@ -223,11 +283,15 @@ export function openEmbeddedProfileStore(opts: EmbeddedProfileStoreOptions): Emb
     },
     read: (key) => live(db.get(key)),
     seenIds(visitor) {
-      const seenKey = profileKeys.seenIds(opts.prefix, visitor);
-      return idsBefore(seenKey, Infinity)
-        .filter(({ eventId }) => live(db.get(seenIdKey(seenKey, eventId))))
-        .map(({ eventId }) => eventId);
+      const profile = live<ProfileRecord>(db.get(profileKeys.profile(opts.prefix, visitor)));
+      if (profile?.n === undefined) return [];
+      const cutoff = Number(profile.h.last_seen_ms) - windowMs;
+      return [...seenDb.getRange(rangeOf(profile.n))]
+        .filter(({ value }) => value[0] >= cutoff)
+        .sort((a, b) => a.value[0] - b.value[0])
+        .map(({ key }) => eventIdOfKey(key));
     },
+    seenIdRecords: () => seenDb.getCount(),
     sweepExpired,
     async close() {
       if (closed) return;
