@@ -53,3 +53,45 @@ test('catching up means more waiting in the files than the in-flight window hold
   assert.equal(isCatchingUp(8 << 20, 8 << 20), false);
   assert.equal(isCatchingUp(0, 8 << 20), false);
 });
+
+// A child allocating fast with some survivors (what grows V8's young generation) reports the
+// largest new space it saw; `cap` calls capYoungGeneration() first.
+const youngPeakMb = (cap: boolean, args: string[] = []) =>
+  Number(
+    execFileSync(process.execPath, [
+      ...args,
+      '-e',
+      `
+  if (${cap}) require(${heapModule}).capYoungGeneration(4);
+  const v8 = require('node:v8');
+  const keep = [];
+  let peak = 0;
+  let i = 0;
+  const step = () => {
+    for (let n = 0; n < 200000; n++, i++) {
+      const o = { a: i, b: 'x' + i, c: [i] };
+      if (i % 10 === 0) keep.push(o);
+      if (keep.length > 50000) keep.splice(0, 25000);
+    }
+    const size = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
+    if (size > peak) peak = size;
+    // Yield between slices, as the tailer does between batches, so GC observers get to run.
+    if (i < 6e6) setImmediate(step);
+    else console.log(Math.round(peak / 1048576));
+  };
+  step();
+`,
+    ]).toString().trim(),
+  );
+
+test('capYoungGeneration stops the young generation near 4 MiB semi-spaces, set at run time', () => {
+  const free = youngPeakMb(false);
+  const capped = youngPeakMb(true);
+  // V8's default grows the new space (two semi-spaces) to 32 MB under this load; the cap stops it at 8 MB, 16 at worst.
+  assert.ok(free >= 32, `without the cap the new space reached ${free} MB`);
+  assert.ok(capped <= 16, `with the cap the new space reached ${capped} MB`);
+});
+
+test('capYoungGeneration leaves a size given at start-up alone', () => {
+  assert.equal(youngPeakMb(true, ['--max-semi-space-size=8']), 16);
+});
