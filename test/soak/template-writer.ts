@@ -3,21 +3,28 @@
 // the servers on a shared 2-core machine. This writer generates a pool of template lines once and
 // writes them round after round with every event id replaced by a fresh one (a run prefix and a
 // counter, UUID-shaped), so each line written costs a string concatenation and one write(2).
-// Everything but the ids (visitors, pages, timestamps) repeats with the pool.
+// The collector time (`msec`, what nginx logs) is the time of the write, as it would be; the
+// rest but the ids (visitors, pages, device timestamps) repeats with the pool. A fixed collector
+// time would keep every event inside the profile's de-duplication window for the whole run,
+// which no real log does.
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { createLineGenerator } from '../../bench/lib/generate';
 import { eventIdsOf, type LogWriter } from '../support/log-writer';
 
 interface Template {
-  /** The line cut at its event ids: parts.length = ids + 1. */
+  /** The line after its `msec` value, cut at its event ids: parts.length = ids + 1. */
   parts: string[];
 }
+
+const MSEC = /^\{"msec":"\d+\.\d{3}"/;
 
 const ID = /([&"]eid=)[0-9a-f-]{36}|(\\"eid\\":\\")[0-9a-f-]{36}/g;
 
 function cut(line: string): Template {
+  const msec = MSEC.exec(line);
+  if (!msec) throw new Error(`template does not start with {"msec":"…": ${line.slice(0, 40)}`);
   const parts: string[] = [];
-  let from = 0;
+  let from = msec[0].length;
   for (let m = ID.exec(line); m; m = ID.exec(line)) {
     const prefix = (m[1] ?? m[2])!;
     parts.push(line.slice(from, m.index + prefix.length));
@@ -65,7 +72,7 @@ export function createTemplateLogWriter(path: string, opts: TemplateWriterOption
       for (let i = 0; i < n; i++) {
         const { parts } = templates[lines % templates.length]!;
         const ids: string[] = [];
-        let line = parts[0]!;
+        let line = `{"msec":"${(Date.now() / 1000).toFixed(3)}"${parts[0]!}`;
         for (let k = 1; k < parts.length; k++) {
           const id = `${prefix}-0000-4000-a000-${(counter++).toString(16).padStart(12, '0')}`;
           ids.push(id);
