@@ -14,7 +14,7 @@ import { startObservabilityServer, type ObservabilityServer } from '../../observ
 import { createTailMetrics, refreshTailGauges, type TailMetrics } from '../../observe/tail-metrics';
 import { createDecodePool, DECODE_WORKER_LIMITS } from '../../pipeline/decode-pool';
 import { createKafkaEventOutput, isRetriableKafkaError } from '../../pipeline/kafka-output';
-import { capYoungGeneration, createHeapGrowthLimiter, isCatchingUp, type HeapGrowthLimiter } from '../../pipeline/heap';
+import { createHeapGrowthLimiter, isCatchingUp, type HeapGrowthLimiter } from '../../pipeline/heap';
 import { startTailLoop } from '../../pipeline/tail';
 import { createLogger, type Logger } from '../../util/logger';
 import { backoffDelay, sleep, withRetry, type RetryPolicy } from '../../util/retry';
@@ -56,10 +56,8 @@ export function registerTail(program: Command): void {
       const onReload = () => ((stopSignal ??= 'reload'), wake());
       process.on('SIGTERM', onStop).on('SIGINT', onStop).on('SIGHUP', onReload);
       let restarts = 0;
-      // While catching up a backlog the heap follows what is live, not V8's throughput-first sizing,
-      // and the young generation stays at the size the systemd unit gives it, however node started.
+      // While catching up a backlog the heap follows what is live, not V8's throughput-first sizing.
       const heap = createHeapGrowthLimiter();
-      capYoungGeneration();
       try {
         for (;;) {
           const outcome = await runOnce(config, logger, metrics, state, (w) => (wake = w), () => stopSignal, heap);
