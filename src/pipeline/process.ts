@@ -74,15 +74,9 @@ export interface StageSinkPhases {
   sinks(batch: StagedBatch): Promise<void>;
 }
 
-export function createStageSinkRunner(
-  stages: Stage[],
-  sinks: Sink[],
-  badRows: BadRowSender,
-  metrics: StageSinkMetrics,
-  logger: Logger,
-  opts: BatchProcessorOptions = {},
-): StageSinkRunner {
-  const phases = createStageSinkPhases(stages, sinks, badRows, metrics, logger, opts);
+/** Both halves, one after the other. */
+export function createStageSinkRunner(...args: Parameters<typeof createStageSinkPhases>): StageSinkRunner {
+  const phases = createStageSinkPhases(...args);
   return async (events, bad, guard) => phases.sinks(await phases.stages(events, bad, guard));
 }
 
