@@ -5,10 +5,9 @@
 #                                                       tail, replay, process with server sinks, check-config
 # Both run as the unprivileged user `tailplow` (uid/gid 10001) with their data in the volume /var/lib/tailplow:
 #   docker run --rm -v /var/log/nginx:/var/log/nginx:ro -v tailplow:/var/lib/tailplow \
-#     -e NODE_OPTIONS=--max-semi-space-size=4 \
 #     -v ./tail.yml:/etc/tailplow/tail.yml:ro tailplow-tailer tail -c /etc/tailplow/tail.yml
-# (NODE_OPTIONS bounds the tailer's young generation: docs/operating.md "Memory of the tailer";
-# not set in the image, which also runs `process`.)
+# (The entrypoint is the launcher bin/tailplow, which starts node with the options each command
+# needs: docs/operating.md "Memory of the tailer".)
 
 # One Node version for every stage; pin the digest too for reproducible builds
 # (docker build --build-arg NODE_IMAGE=node:20.20.2-bookworm-slim@sha256:...).
@@ -65,7 +64,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 VOLUME ["/var/lib/tailplow"]
 # The user `tailplow` created above, by number so the runtime need not resolve the name.
 USER 10001:10001
-ENTRYPOINT ["node", "/opt/tailplow/bin/tailplow.js"]
+ENTRYPOINT ["/opt/tailplow/bin/tailplow"]
 CMD ["--help"]
 
 FROM app AS tailer

@@ -20,6 +20,8 @@ export interface TailAgentOptions {
   logLevel?: string;
   /** Extra node options, e.g. ['--cpu-prof']. */
   nodeArgs?: string[];
+  /** `node bin/tailplow.js` instead of the launcher (tailplow-child.ts). */
+  bypassLauncher?: boolean;
   /** Called with every stderr line (JSON log) as it arrives. */
   onLog?: (line: string) => void;
 }
@@ -54,6 +56,7 @@ export async function startTailAgent(opts: TailAgentOptions): Promise<TailAgent>
     cwd: opts.dir,
     logLevel: opts.logLevel,
     nodeArgs: opts.nodeArgs,
+    bypassLauncher: opts.bypassLauncher,
     onLog: opts.onLog,
     readyLine: 'metrics on /metrics',
     readyMeans: 'serving metrics',

@@ -1,5 +1,6 @@
-// Runs the real tailplow CLI (bin/tailplow.js) as a child process with a config file written by
-// the test, waits until it is ready, and gives the test its pid, metrics, health, RSS and logs.
+// Runs the real tailplow command (the launcher bin/tailplow, which execs node on bin/tailplow.js)
+// as a child process with a config file written by the test, waits until it is ready, and gives
+// the test its pid, metrics, health, RSS and logs.
 // tail-agent.ts (`tailplow tail`) and test/process/processor-agent.ts (`tailplow process`) are
 // this with their own config and readiness line.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -9,6 +10,8 @@ import { resolve } from 'node:path';
 
 /** Compiled to dist/test/support/, three levels below the repository root. */
 export const TAILPLOW_BIN = resolve(__dirname, '../../../bin/tailplow.js');
+/** What a user runs: `tailplow` as npm installs it (a shell script that execs node, same pid). */
+export const TAILPLOW_LAUNCHER = resolve(__dirname, '../../../bin/tailplow');
 
 export interface AgentExit {
   code: number | null;
@@ -41,8 +44,10 @@ export interface TailplowChildOptions {
   cwd: string;
   /** Log level; below info the start-up lines waited for are not logged, so keep info or more verbose. */
   logLevel?: string;
-  /** Extra node options, e.g. ['--cpu-prof']. */
+  /** Extra node options, e.g. ['--cpu-prof'] (TAILPLOW_NODE_OPTIONS of the launcher: no spaces inside one). */
   nodeArgs?: string[];
+  /** `node bin/tailplow.js` instead of the launcher: without the node options it picks per command. */
+  bypassLauncher?: boolean;
   /** Called with every stderr line (JSON log) as it arrives. */
   onLog?: (line: string) => void;
   /** Text of the log line that says the child is ready (after the metrics line, which gives the address). */
@@ -74,10 +79,16 @@ export function createTailplowSpawner(): TailplowSpawner {
 
 async function startChild(opts: TailplowChildOptions, running: Set<ChildProcess>): Promise<TailplowChild> {
   const name = `tailplow ${opts.command}`;
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), TAILPLOW_BIN, opts.command, '-c', opts.configFile], {
+  const args = [opts.command, '-c', opts.configFile];
+  const child = spawn(opts.bypassLauncher ? process.execPath : TAILPLOW_LAUNCHER, opts.bypassLauncher ? [...(opts.nodeArgs ?? []), TAILPLOW_BIN, ...args] : args, {
     cwd: opts.cwd,
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, TAILPLOW_LOG_LEVEL: opts.logLevel ?? 'info' },
+    env: {
+      ...process.env,
+      TAILPLOW_LOG_LEVEL: opts.logLevel ?? 'info',
+      TAILPLOW_NODE: process.execPath,
+      TAILPLOW_NODE_OPTIONS: [process.env.TAILPLOW_NODE_OPTIONS ?? '', ...(opts.nodeArgs ?? [])].join(' ').trim(),
+    },
   });
   running.add(child);
   const pid = child.pid!;
