@@ -36,6 +36,12 @@ export interface RunSoakReport {
   logDir: string;
 }
 
+/**
+ * The profile stage's dedup window in the soak's config: `run` keeps every event id it stored in
+ * the last 600 s (LMDB, memory-mapped), so its RSS grows for that long by design.
+ */
+export const RUN_SOAK_DEDUP_WINDOW_SECONDS = 600;
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const round2 = (v: number) => Math.round(v * 100) / 100;
 
@@ -80,7 +86,7 @@ export async function runEmbeddedSoak(opts: SoakOptions): Promise<RunSoakReport>
         logLevel: 'info',
         http: { listen: '127.0.0.1:0' },
         input: { paths: [`${feed.log}*`], startAt: 'beginning' },
-        stages: [FULL_ENRICH_STAGE, { type: 'profile', dedupWindowSeconds: 600 }],
+        stages: [FULL_ENRICH_STAGE, { type: 'profile', dedupWindowSeconds: RUN_SOAK_DEDUP_WINDOW_SECONDS }],
         sinks: [{ type: 'embedded' }],
       }),
     );
@@ -102,7 +108,7 @@ export async function runEmbeddedSoak(opts: SoakOptions): Promise<RunSoakReport>
       const b = await behind();
       const s: Sample = { atS: nowS(), written: feed.eventsWritten, run: processSample(run), tailerBehindBytes: b, load1: round2(loadavg()[0]!) };
       samples.push(s);
-      log(`${s.atS} s: written ${s.written}, behind ${b === undefined ? '-' : (b / 1e6).toFixed(1) + ' MB'}, run ${s.run ? `${s.run.rssMb} MB/${s.run.fds} fds` : '-'}, load ${s.load1}`);
+      log(`${s.atS} s: written ${s.written}, behind ${b === undefined ? '-' : (b / 1e6).toFixed(1) + ' MB'}, run ${s.run ? `${s.run.rssMb} MB (anon ${s.run.rssAnonMb}, file ${s.run.rssFileMb})/${s.run.fds} fds` : '-'}, load ${s.load1}`);
     };
     let sampling: Promise<void> | undefined;
     const sampleTimer = setInterval(() => {
@@ -201,13 +207,15 @@ export async function runEmbeddedSoak(opts: SoakOptions): Promise<RunSoakReport>
 export function formatRunReport(r: RunSoakReport): string[] {
   const rss = flatness(series(r.samples, 'run', 'rssMb'), 0);
   const fds = flatness(series(r.samples, 'run', 'fds'), 0);
+  const anon = flatness(series(r.samples, 'run', 'rssAnonMb'), 0);
+  const file = flatness(series(r.samples, 'run', 'rssFileMb'), 0);
   const f = r.faults[0];
   return [
     `- tailplow run: ${r.writeSeconds} s at ${r.options.rate} lines/s, rotation every ${r.options.rotateEverySeconds} s (${r.rotations} rotations); started ${r.startedAt}; load average ${r.loadAverage.start.join(' ')} at start, ${r.loadAverage.end.join(' ')} at end`,
     `- ${r.linesWritten} lines, ${r.eventsWritten} events written; embedded store: ${r.storedRows} rows, ${r.storedDistinct} distinct event_ids; **${r.missing} missing**, ${r.unexpected} unexpected; ${r.badRows} bad rows`,
     f ? `- kill -9 at ${f.atS.toFixed(0)} s, back after ${(f.backAtS - f.atS).toFixed(1)} s, caught up ${f.caughtUpAtS === undefined ? 'NOT' : `${(f.caughtUpAtS - f.backAtS).toFixed(1)} s later`}` : '- no kill',
     `- ${r.drained ? 'drained' : 'NOT drained, gave up'} ${r.drainSeconds} s after the last line; exit on SIGTERM ${JSON.stringify(r.exit)}; logs in ${r.logDir}`,
-    `- run: RSS median ${rss.firstMedian} MB in the first third of the samples, ${rss.lastMedian} MB in the last (max ${rss.firstMax} / ${rss.lastMax}); fds median ${fds.firstMedian} / ${fds.lastMedian} (max ${fds.firstMax} / ${fds.lastMax})`,
+    `- run: RSS median ${rss.firstMedian} MB in the first third of the samples, ${rss.lastMedian} MB in the last (max ${rss.firstMax} / ${rss.lastMax}): anonymous ${anon.firstMedian} / ${anon.lastMedian} MB, file-backed ${file.firstMedian} / ${file.lastMedian} MB; fds median ${fds.firstMedian} / ${fds.lastMedian} (max ${fds.firstMax} / ${fds.lastMax})`,
     '',
     ...curve(r.samples, ['run']),
   ];

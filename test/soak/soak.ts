@@ -11,7 +11,7 @@
 // tailer's unacknowledged bytes are sampled. At the end every event_id written is looked up in
 // ClickHouse (the ids are streamed to a file during the run and loaded into a table there, so
 // the runner never holds millions of ids).
-import { appendFileSync, createReadStream, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, createReadStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { get, request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +46,12 @@ export interface SoakOptions {
 export interface ProcessSample {
   pid: number;
   rssMb: number;
+  /**
+   * RSS split as /proc/PID/status gives it: anonymous memory (heaps, caches, what a leak grows)
+   * and file-backed pages (the binary, mapped files: LMDB's map, which is the page cache).
+   */
+  rssAnonMb?: number;
+  rssFileMb?: number;
   fds: number;
 }
 
@@ -156,7 +162,21 @@ export function processSample(child: TailplowChild | undefined): ProcessSample |
   } catch {
     return undefined;
   }
-  return { pid: child.pid, rssMb: Math.round((kb / 1024) * 10) / 10, fds };
+  const mb = (kb: number) => Math.round((kb / 1024) * 10) / 10;
+  const split = rssSplitKb(child.pid);
+  return { pid: child.pid, rssMb: mb(kb), rssAnonMb: split && mb(split.anonKb), rssFileMb: split && mb(split.fileKb), fds };
+}
+
+function rssSplitKb(pid: number): { anonKb: number; fileKb: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1]);
+    const anonKb = field('RssAnon');
+    const fileKb = field('RssFile') + field('RssShmem');
+    return Number.isFinite(anonKb) && Number.isFinite(fileKb) ? { anonKb, fileKb } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Per-partition end and committed offsets of the group on the topic. */
@@ -530,21 +550,25 @@ export function flatness(values: number[], margin: number): Flatness {
 /** Every sample of one process metric that was taken (process alive). */
 export type ProcessName = 'tailer' | 'processor' | 'run';
 
-export const series = (samples: Sample[], proc: ProcessName, field: 'rssMb' | 'fds'): number[] =>
-  samples.flatMap((s) => (s[proc] ? [s[proc]![field]] : []));
+export const series = (samples: Sample[], proc: ProcessName, field: 'rssMb' | 'rssAnonMb' | 'rssFileMb' | 'fds'): number[] =>
+  samples.flatMap((s) => {
+    const v = s[proc]?.[field];
+    return v === undefined ? [] : [v];
+  });
 
 /** The curve in at most `points` evenly spaced samples, as a markdown table. */
 export function curve(samples: Sample[], procs: ProcessName[] = ['tailer', 'processor'], points = 30): string[] {
   const f = (v: number | undefined, d = 0) => (v === undefined ? '-' : v.toFixed(d));
   const lagColumn = procs.includes('processor');
-  const head = ['t (s)', 'written', ...(lagColumn ? ['consumer lag'] : []), 'file bytes behind (MB)', ...procs.flatMap((p) => [`${p} RSS (MB)`, `${p} fds`]), 'load'];
+  const head = ['t (s)', 'written', ...(lagColumn ? ['consumer lag'] : []), 'file bytes behind (MB)', ...procs.flatMap((p) => [`${p} RSS (MB): anon + file`, `${p} fds`]), 'load'];
+  const rss = (p?: ProcessSample) => (p === undefined ? '-' : p.rssAnonMb === undefined || p.rssFileMb === undefined ? f(p.rssMb) : `${f(p.rssMb)}: ${f(p.rssAnonMb)} + ${f(p.rssFileMb)}`);
   const row = (s: Sample) =>
     `| ${[
       s.atS.toFixed(0),
       String(s.written),
       ...(lagColumn ? [f(s.consumerLag)] : []),
       f(s.tailerBehindBytes === undefined ? undefined : s.tailerBehindBytes / 1e6, 1),
-      ...procs.flatMap((p) => [f(s[p]?.rssMb), f(s[p]?.fds)]),
+      ...procs.flatMap((p) => [rss(s[p]), f(s[p]?.fds)]),
       String(s.load1),
     ].join(' | ')} |`;
   const step = Math.max(1, Math.ceil(samples.length / points));
