@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,6 +101,23 @@ test('embedded: a store written with all of a visitor\'s ids in one record is mi
     assert.deepEqual(store.seenIds('d:D'), [old.event_id]);
     const r = await store.apply(inputsOf([old, eventAt(1, { domain_userid: 'D' })]));
     assert.deepEqual(r.map((x) => [x.status, x.snapshot, x.profile?.events]), [['duplicate', '1,0,0,1', '1'], ['applied', '2,1,,', '2']]);
+  } finally {
+    await store.close();
+  }
+});
+
+test('embedded: the store maps its file once, however far it grows', async () => {
+  const path = freshDir();
+  const mappings = () => readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.endsWith(join(path, 'data.mdb'))).length;
+  const store = openEmbeddedProfileStore({ prefix: 'p:', ttlSeconds: 0, dedupWindowSeconds: 3600, path });
+  try {
+    // ~40,000 ids of 2,000 visitors: the file grows past 8 MB, where lmdb-js's own 128 KiB map
+    // would have been doubled six times, each doubling a mapping more.
+    for (let b = 0; b < 20; b++) {
+      await store.apply(inputsOf(Array.from({ length: 2000 }, (_, i) => eventAt((b * 2000 + i) / 1000, { domain_userid: `V${i}` }))));
+    }
+    assert.ok(store.seenIdRecords() >= 40_000);
+    assert.equal(mappings(), 1);
   } finally {
     await store.close();
   }
