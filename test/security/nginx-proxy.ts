@@ -27,6 +27,12 @@ export interface TlsAuthProxy {
   readonly url: string;
   /** Lines of the access log so far: `status authorization-scheme request`. */
   accessLog(): string;
+  /**
+   * The access log once a line matches `pattern` (or as it is after `timeoutMs`, for the assertion
+   * to show): nginx writes a request's line after it has sent the response, so a client that has
+   * its answer may look before the line is there.
+   */
+  accessLogMatching(pattern: RegExp, timeoutMs?: number): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -109,14 +115,24 @@ ${opts.authorizations.map((a) => `    ${quote(a)} 1;`).join('\n')}
     await stop();
     throw error;
   }
+  const accessLog = () => {
+    try {
+      return readFileSync(join(prefix, 'logs/access.log'), 'utf8');
+    } catch {
+      return '';
+    }
+  };
   return {
     url: `https://127.0.0.1:${port}`,
-    accessLog: () => {
-      try {
-        return readFileSync(join(prefix, 'logs/access.log'), 'utf8');
-      } catch {
-        return '';
+    accessLog,
+    async accessLogMatching(pattern, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      let log = accessLog();
+      while (!pattern.test(log) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+        log = accessLog();
       }
+      return log;
     },
     stop,
   };
