@@ -25,10 +25,8 @@ export interface TlsAuthProxyOptions {
 export interface TlsAuthProxy {
   /** https://127.0.0.1:port */
   readonly url: string;
-  /** Lines of the access log so far: `status authorization-scheme request`. */
-  accessLog(): string;
   /**
-   * The access log once a line matches `pattern` (or as it is after `timeoutMs`, for the assertion
+   * The access log (lines `status authorization-scheme request`) once a line matches `pattern` (or as it is after `timeoutMs`, for the assertion
    * to show): nginx writes a request's line after it has sent the response, so a client that has
    * its answer may look before the line is there.
    */
@@ -124,16 +122,11 @@ ${opts.authorizations.map((a) => `    ${quote(a)} 1;`).join('\n')}
   };
   return {
     url: `https://127.0.0.1:${port}`,
-    accessLog,
-    async accessLogMatching(pattern, timeoutMs = 5000) {
-      const deadline = Date.now() + timeoutMs;
-      let log = accessLog();
-      while (!pattern.test(log) && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 20));
-        log = accessLog();
-      }
-      return log;
-    },
+    accessLogMatching: (pattern, timeoutMs = 5000) =>
+      waitFor(() => {
+        const log = accessLog();
+        return pattern.test(log) && log;
+      }, timeoutMs, 20).catch(() => accessLog()),
     stop,
   };
 }

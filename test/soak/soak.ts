@@ -11,7 +11,7 @@
 // tailer's unacknowledged bytes are sampled. At the end every event_id written is looked up in
 // ClickHouse (the ids are streamed to a file during the run and loaded into a table there, so
 // the runner never holds millions of ids).
-import { appendFileSync, createReadStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, createReadStream, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { get, request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ import { createClickHouseStore, type ClickHouseStore } from '../../src/storage/c
 import { createTopics } from '../support/kafka-topic';
 import { startPrivateService, uniqueName, waitFor, type PrivateService, type ServiceName } from '../support/services';
 import { killAllAgents, startTailAgent, type TailAgent } from '../support/tail-agent';
-import { sumMetric, type TailplowChild } from '../support/tailplow-child';
+import { procStatusFieldsKb, sumMetric, type TailplowChild } from '../support/tailplow-child';
 import { FULL_ENRICH_STAGE, killAllProcessors, startProcessor, type Processor } from '../process/processor-agent';
 import { createFeed } from './feed';
 
@@ -154,8 +154,8 @@ export async function bytesBehind(child: TailplowChild | undefined): Promise<num
 
 export function processSample(child: TailplowChild | undefined): ProcessSample | undefined {
   if (!child) return undefined;
-  const kb = child.rssKb();
-  if (kb === undefined) return undefined;
+  const kb = procStatusFieldsKb(child.pid, ['VmRSS', 'RssAnon', 'RssFile', 'RssShmem'] as const);
+  if (kb?.VmRSS === undefined) return undefined;
   let fds: number;
   try {
     fds = readdirSync(`/proc/${child.pid}/fd`).length;
@@ -163,20 +163,8 @@ export function processSample(child: TailplowChild | undefined): ProcessSample |
     return undefined;
   }
   const mb = (kb: number) => Math.round((kb / 1024) * 10) / 10;
-  const split = rssSplitKb(child.pid);
-  return { pid: child.pid, rssMb: mb(kb), rssAnonMb: split && mb(split.anonKb), rssFileMb: split && mb(split.fileKb), fds };
-}
-
-function rssSplitKb(pid: number): { anonKb: number; fileKb: number } | undefined {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1]);
-    const anonKb = field('RssAnon');
-    const fileKb = field('RssFile') + field('RssShmem');
-    return Number.isFinite(anonKb) && Number.isFinite(fileKb) ? { anonKb, fileKb } : undefined;
-  } catch {
-    return undefined;
-  }
+  const fileKb = kb.RssFile === undefined || kb.RssShmem === undefined ? undefined : kb.RssFile + kb.RssShmem;
+  return { pid: child.pid, rssMb: mb(kb.VmRSS), rssAnonMb: kb.RssAnon === undefined ? undefined : mb(kb.RssAnon), rssFileMb: fileKb === undefined ? undefined : mb(fileKb), fds };
 }
 
 /** Per-partition end and committed offsets of the group on the topic. */

@@ -152,12 +152,23 @@ async function startChild(opts: TailplowChildOptions, running: Set<ChildProcess>
 }
 
 function procStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
+  return procStatusFieldsKb(pid, [field])?.[field];
+}
+
+/** Fields of /proc/<pid>/status given in kB (VmRSS, RssAnon, …), from one read; undefined once exited. */
+export function procStatusFieldsKb<F extends string>(pid: number, fields: readonly F[]): Partial<Record<F, number>> | undefined {
+  let status: string;
   try {
-    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : undefined;
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
   } catch {
     return undefined;
   }
+  const out: Partial<Record<F, number>> = {};
+  for (const field of fields) {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+    if (m) out[field] = Number(m[1]);
+  }
+  return out;
 }
 
 function httpGet(url: string): Promise<{ status: number; body: string }> {
