@@ -15,13 +15,14 @@
  *   node dist/bench/parse/run.js [--lines 300000] [--rounds 5] [--workers 2]
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { openLineSource } from '../../src/input/line-source';
 import { createLineParser } from '../../src/nginx';
 import { createLineDecoder } from '../../src/pipeline/decode-lines';
 import { eventToJson } from '../../src/snowplow/format';
+import { childrenCpuMs } from '../lib/cpu';
 import { createLineGenerator } from '../lib/generate';
 
 const arg = (name: string, dflt: number) => {
@@ -83,13 +84,6 @@ async function time<T>(fn: () => Promise<T>): Promise<[Timing, T]> {
   return [{ wallMs: performance.now() - t0, cpuMs: (c.user + c.system) / 1000 }, r];
 }
 
-/** CPU time (ms) of this process's waited-for children, from /proc/self/stat (Linux). */
-function childrenCpuMs(): number {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields 16 and 17 (cutime, cstime) in clock ticks; after the ')' the list starts at field 3.
-  return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
-}
 
 function cli(workers: number): Timing {
   const cpu0 = childrenCpuMs();

@@ -16,6 +16,7 @@ import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, re
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
+import { childrenCpuMs } from '../lib/cpu';
 import { createLineGenerator } from '../lib/generate';
 
 const argv = process.argv.slice(2);
@@ -59,13 +60,6 @@ async function ensureData(): Promise<string[]> {
   return names;
 }
 
-/** CPU time (ms) of this process's waited-for children (and theirs), from /proc/self/stat (Linux). */
-function childrenCpuMs(): number {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields 16 and 17 (cutime, cstime) in clock ticks; after the ')' the list starts at field 3.
-  return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
-}
 
 /**
  * Wall time and CPU time (user+sys of the command and its children): on a shared machine wall

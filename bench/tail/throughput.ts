@@ -15,10 +15,10 @@
  * take ~2.5 GB of heap, and a bench process holding (or collecting) them while the tailer runs
  * would take CPU from the tailer on a small machine (measured: ~0.8 of a core, in the same run).
  *
- *   node dist/bench/tail/throughput.js [--lines 400000]
+ *   node dist/bench/tail/throughput.js [--lines 400000] [--tailer-only]
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openLineSource } from '../../src/input/line-source';
@@ -33,6 +33,7 @@ import { InFlightWindow } from '../../src/util/window';
 import { createTopics } from '../../test/support/kafka-topic';
 import { uniqueName } from '../../test/support/services';
 import { killAllAgents, startTailAgent } from '../../test/support/tail-agent';
+import { procCpuMs } from '../lib/cpu';
 import { arg, brokers, ensureLog, waitForProduced } from './common';
 
 const LINES = arg('lines', 400_000);
@@ -56,28 +57,32 @@ async function prebuild(path: string): Promise<{ batches: Array<{ messages: OutM
   return { batches, events };
 }
 
-async function baseline(batches: Array<{ messages: OutMessage[]; cost: number }>): Promise<number> {
+async function baseline(batches: Array<{ messages: OutMessage[]; cost: number }>): Promise<{ ms: number; cpuMs: number; brokerCpuMs: number }> {
   const topic = uniqueName('bench-tail-baseline');
   await createTopics(brokers, [topic]);
   const producer = await createKafkaProducer(createKafka({ ...defaultKafka(), brokers }, silentLogger), producerSchema.parse({}));
   const window = new InFlightWindow(WINDOW_BYTES);
   const sends: Promise<void>[] = [];
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const broker0 = brokerCpuMs();
   for (const b of batches) {
     await window.acquire(b.cost);
     sends.push(producer.send(topic, b.messages).then(() => window.release(b.cost)));
   }
   await Promise.all(sends);
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const broker = brokerCpuMs() - broker0;
   await producer.close();
-  return ms;
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, brokerCpuMs: broker };
 }
 
 function defaultKafka() {
   return { brokers, clientId: 'tailplow-bench', tls: false as const, connectionTimeoutMs: 3000, requestTimeoutMs: 30000 };
 }
 
-async function tailer(path: string, events: number, nodeArgs: string[]): Promise<{ ms: number; peakRssMb: number }> {
+async function tailer(path: string, events: number, nodeArgs: string[]): Promise<{ ms: number; cpuMs: number; mainThreadCpuMs: number; peakRssMb: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'tailplow-bench-tail-'));
   const topic = uniqueName('bench-tail');
   await createTopics(brokers, [topic, `${topic}-bad`]);
@@ -85,39 +90,57 @@ async function tailer(path: string, events: number, nodeArgs: string[]): Promise
   const agent = await startTailAgent({ dir, paths: [path], brokers, topic, badTopic: `${topic}-bad`, nodeArgs });
   try {
     const done = await waitForProduced(agent, events, 600_000);
+    const cpuMs = procCpuMs(agent.pid) ?? NaN;
+    const mainThreadCpuMs = procCpuMs(`${agent.pid}/task/${agent.pid}`) ?? NaN;
     const peakRssMb = (agent.peakRssKb() ?? 0) / 1024;
     await agent.stop();
-    return { ms: done - t0, peakRssMb };
+    return { ms: done - t0, cpuMs, mainThreadCpuMs, peakRssMb };
   } finally {
     killAllAgents();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** `--baseline-only`: pre-build and send, then print the milliseconds as the last line. */
+/** CPU ms of the Kafka broker started by scripts/services/kafka.sh (its pid file), NaN when it is not ours. */
+function brokerCpuMs(): number {
+  try {
+    const pid = Number(readFileSync(join(process.env.TAILPLOW_RUN_DIR ?? '/tmp/tailplow-services', 'kafka/kafka.pid'), 'utf8').trim());
+    return procCpuMs(pid) ?? NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** `--baseline-only`: pre-build and send, then print `{ms, cpuMs}` as the last line. */
 async function baselineOnly(): Promise<void> {
   const log = await ensureLog(`tail-throughput-${LINES}`, { lines: LINES, seed: 11 });
   const prebuilt = await prebuild(log.path);
   if (prebuilt.events !== log.events) throw new Error(`decoded ${prebuilt.events} events, expected ${log.events}`);
-  console.log(String(await baseline(prebuilt.batches)));
+  console.log(JSON.stringify(await baseline(prebuilt.batches)));
 }
 
 async function main(): Promise<void> {
   const log = await ensureLog(`tail-throughput-${LINES}`, { lines: LINES, seed: 11 });
   console.log(`data: ${log.path}: ${log.lines} lines, ${log.events} events, ${(log.bytes / 1e6).toFixed(0)} MB`);
-  const child = execFileSync(process.execPath, ['--max-old-space-size=8192', __filename, '--baseline-only', '--lines', String(LINES)], {
+  const only = process.argv.includes('--tailer-only') ? 'tailer' : 'both';
+  const child = only === 'tailer' ? Buffer.from('{"ms":null,"cpuMs":null,"brokerCpuMs":null}') : execFileSync(process.execPath, ['--max-old-space-size=8192', __filename, '--baseline-only', '--lines', String(LINES)], {
     env: process.env,
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 1 << 20,
   });
-  const baseMs = Number(child.toString().trim().split('\n').pop());
-  if (!Number.isFinite(baseMs)) throw new Error(`baseline printed ${child.toString()}`);
+  const base = JSON.parse(child.toString().trim().split('\n').pop() ?? '') as { ms: number; cpuMs: number; brokerCpuMs: number | null };
+  if (only === 'both' && !Number.isFinite(base.ms)) throw new Error(`baseline printed ${child.toString()}`);
+  // The broker is on the same cores: its CPU over each side's timed run.
+  const brokerBefore = brokerCpuMs();
   const nodeArgs = process.env.TAILPLOW_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const tail = await tailer(log.path, log.events, nodeArgs);
+  const brokerTail = brokerCpuMs() - brokerBefore;
   const rate = (ms: number) => Math.round(log.lines / (ms / 1000));
-  console.log(`baseline (kafkajs producer, pre-built messages): ${(baseMs / 1000).toFixed(1)} s, ${rate(baseMs)} lines/s, ${Math.round(log.events / (baseMs / 1000))} events/s`);
-  console.log(`tailplow tail (process start to last ack):      ${(tail.ms / 1000).toFixed(1)} s, ${rate(tail.ms)} lines/s, ${Math.round(log.events / (tail.ms / 1000))} events/s, peak RSS ${tail.peakRssMb.toFixed(0)} MB`);
-  console.log(`ratio tailer/baseline: ${(baseMs / tail.ms).toFixed(2)} (target >= 0.8)`);
+  const cpu = (ms: number) => `${(ms / 1000).toFixed(1)} CPU s (${((ms / 1000 / log.lines) * 1e6).toFixed(0)} µs/line)`;
+  if (only === 'both') console.log(`baseline (kafkajs producer, pre-built messages): ${(base.ms / 1000).toFixed(1)} s, ${rate(base.ms)} lines/s, ${Math.round(log.events / (base.ms / 1000))} events/s, ${cpu(base.cpuMs)}`);
+  console.log(`tailplow tail (process start to last ack):      ${(tail.ms / 1000).toFixed(1)} s, ${rate(tail.ms)} lines/s, ${Math.round(log.events / (tail.ms / 1000))} events/s, ${cpu(tail.cpuMs)} of which main thread ${(tail.mainThreadCpuMs / 1000).toFixed(1)} s, peak RSS ${tail.peakRssMb.toFixed(0)} MB`);
+  if (Number.isFinite(brokerTail)) console.log(`broker: ${only === 'both' ? `${cpu(base.brokerCpuMs ?? NaN)} during the baseline, ` : ''}${cpu(brokerTail)} during the tailer`);
+  if (only === 'both') console.log(`ratio tailer/baseline: ${(base.ms / tail.ms).toFixed(2)} (target >= 0.8)`);
 }
 
 (process.argv.includes('--baseline-only') ? baselineOnly() : main()).catch((err) => {
