@@ -16,6 +16,7 @@
  * would take CPU from the tailer on a small machine (measured: ~0.8 of a core, in the same run).
  *
  *   node dist/bench/tail/throughput.js [--lines 400000] [--tailer-only]
+ *   node dist/bench/tail/throughput.js --baseline-only [--compression none]   # the producer alone: {ms, cpuMs, brokerCpuMs}
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -38,6 +39,9 @@ import { arg, brokers, ensureLog, waitForProduced } from './common';
 
 const LINES = arg('lines', 400_000);
 const WINDOW_BYTES = 8 * 1024 * 1024;
+// `--baseline-only --compression none`: the producer's own cost without gzip (the tailer's
+// default is gzip, so the ratio always compares gzip with gzip).
+const BASELINE_COMPRESSION = process.argv[process.argv.indexOf('--compression') + 1] === 'none' ? 'none' : 'gzip';
 
 async function prebuild(path: string): Promise<{ batches: Array<{ messages: OutMessage[]; cost: number }>; events: number }> {
   const decode = createLineDecoder(createLineParser('json'), { maxLineBytes: 1 << 20 });
@@ -60,7 +64,7 @@ async function prebuild(path: string): Promise<{ batches: Array<{ messages: OutM
 async function baseline(batches: Array<{ messages: OutMessage[]; cost: number }>): Promise<{ ms: number; cpuMs: number; brokerCpuMs: number }> {
   const topic = uniqueName('bench-tail-baseline');
   await createTopics(brokers, [topic]);
-  const producer = await createKafkaProducer(createKafka({ ...defaultKafka(), brokers }, silentLogger), producerSchema.parse({}));
+  const producer = await createKafkaProducer(createKafka({ ...defaultKafka(), brokers }, silentLogger), producerSchema.parse({ compression: BASELINE_COMPRESSION }));
   const window = new InFlightWindow(WINDOW_BYTES);
   const sends: Promise<void>[] = [];
   const t0 = performance.now();
