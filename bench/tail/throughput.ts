@@ -4,7 +4,7 @@
  * One run, one Kafka (TAILPLOW_KAFKA_BROKERS, default kafka.sh's 127.0.0.1:19092):
  *   baseline: the same events, decoded in advance into the very messages the tailer sends (key,
  *             JSON value, headers), sent by the project's kafkajs producer wrapper with the
- *             tailer's settings (acks -1, idempotent, gzip, linger 5 ms, 1 MiB batches, 8 MiB in
+ *             tailer's settings (acks -1, idempotent, gzip unless --compression, linger 5 ms, 1 MiB batches, 8 MiB in
  *             flight), timed from the first send to the last acknowledgement;
  *   tailer:   `tailplow tail FILE --from-beginning` as a process, timed from spawn until
  *             tailplow_events_produced_total reaches the event count (start-up included).
@@ -15,7 +15,7 @@
  * take ~2.5 GB of heap, and a bench process holding (or collecting) them while the tailer runs
  * would take CPU from the tailer on a small machine (measured: ~0.8 of a core, in the same run).
  *
- *   node dist/bench/tail/throughput.js [--lines 400000] [--tailer-only]
+ *   node dist/bench/tail/throughput.js [--lines 400000] [--tailer-only] [--compression gzip|lz4|snappy|none]
  *   node dist/bench/tail/throughput.js --baseline-only [--compression none]   # the producer alone: {ms, cpuMs, brokerCpuMs}
  */
 import { execFileSync } from 'node:child_process';
@@ -39,9 +39,9 @@ import { arg, brokers, ensureLog, waitForProduced } from './common';
 
 const LINES = arg('lines', 400_000);
 const WINDOW_BYTES = 8 * 1024 * 1024;
-// `--baseline-only --compression none`: the producer's own cost without gzip (the tailer's
-// default is gzip, so the ratio always compares gzip with gzip).
-const BASELINE_COMPRESSION = process.argv[process.argv.indexOf('--compression') + 1] === 'none' ? 'none' : 'gzip';
+// `--compression none|gzip|snappy|lz4` (default gzip, the tailer's default): the codec of both
+// sides, so the ratio always compares like with like.
+const COMPRESSION = producerSchema.shape.compression.parse(process.argv.includes('--compression') ? process.argv[process.argv.indexOf('--compression') + 1] : undefined);
 
 async function prebuild(path: string): Promise<{ batches: Array<{ messages: OutMessage[]; cost: number }>; events: number }> {
   const decode = createLineDecoder(createLineParser('json'), { maxLineBytes: 1 << 20 });
@@ -64,7 +64,7 @@ async function prebuild(path: string): Promise<{ batches: Array<{ messages: OutM
 async function baseline(batches: Array<{ messages: OutMessage[]; cost: number }>): Promise<{ ms: number; cpuMs: number; brokerCpuMs: number }> {
   const topic = uniqueName('bench-tail-baseline');
   await createTopics(brokers, [topic]);
-  const producer = await createKafkaProducer(createKafka({ ...defaultKafka(), brokers }, silentLogger), producerSchema.parse({ compression: BASELINE_COMPRESSION }));
+  const producer = await createKafkaProducer(createKafka({ ...defaultKafka(), brokers }, silentLogger), producerSchema.parse({ compression: COMPRESSION }));
   const window = new InFlightWindow(WINDOW_BYTES);
   const sends: Promise<void>[] = [];
   const t0 = performance.now();
@@ -91,7 +91,7 @@ async function tailer(path: string, events: number, nodeArgs: string[]): Promise
   const topic = uniqueName('bench-tail');
   await createTopics(brokers, [topic, `${topic}-bad`]);
   const t0 = performance.now();
-  const agent = await startTailAgent({ dir, paths: [path], brokers, topic, badTopic: `${topic}-bad`, nodeArgs });
+  const agent = await startTailAgent({ dir, paths: [path], brokers, topic, badTopic: `${topic}-bad`, nodeArgs, output: { compression: COMPRESSION } });
   try {
     const done = await waitForProduced(agent, events, 600_000);
     const cpuMs = procCpuMs(agent.pid) ?? NaN;
@@ -127,7 +127,7 @@ async function main(): Promise<void> {
   const log = await ensureLog(`tail-throughput-${LINES}`, { lines: LINES, seed: 11 });
   console.log(`data: ${log.path}: ${log.lines} lines, ${log.events} events, ${(log.bytes / 1e6).toFixed(0)} MB`);
   const only = process.argv.includes('--tailer-only') ? 'tailer' : 'both';
-  const child = only === 'tailer' ? Buffer.from('{"ms":null,"cpuMs":null,"brokerCpuMs":null}') : execFileSync(process.execPath, ['--max-old-space-size=8192', __filename, '--baseline-only', '--lines', String(LINES)], {
+  const child = only === 'tailer' ? Buffer.from('{"ms":null,"cpuMs":null,"brokerCpuMs":null}') : execFileSync(process.execPath, ['--max-old-space-size=8192', __filename, '--baseline-only', '--lines', String(LINES), '--compression', COMPRESSION], {
     env: process.env,
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 1 << 20,

@@ -6,8 +6,9 @@
 #
 # `start` installs what is missing (Java 17+ and Maven from apt; Kafka's jars from Maven
 # Central into $TAILPLOW_CACHE), formats the storage on first use, starts the server in the
-# background and waits until a client can list topics. On success stdout is one line,
+# background and waits until a client can list topics. On success stdout is
 #   export TAILPLOW_KAFKA_BROKERS=127.0.0.1:19092
+#   export TAILPLOW_KAFKA_LIBS=<the jars, for tests that check with Kafka's own Java client>
 # so `eval "$(scripts/services/kafka.sh start)"` sets up the tests' environment.
 set -euo pipefail
 
@@ -209,7 +210,7 @@ probe() {
   fi
 }
 
-print_env() { printf 'export TAILPLOW_KAFKA_BROKERS=%s\n' "$BROKERS"; }
+print_env() { printf 'export TAILPLOW_KAFKA_BROKERS=%s\nexport TAILPLOW_KAFKA_LIBS=%q\n' "$BROKERS" "$LIBS"; }
 
 cmd_start() {
   local pid

@@ -7,6 +7,7 @@ import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import { z } from 'zod';
 import type { Logger } from '../util/logger';
 import { readPem } from '../util/tls';
+import { registerKafkaCodecs } from './codecs';
 
 export const kafkaConnectionSchema = z
   .object({
@@ -44,6 +45,7 @@ export const kafkaConnectionSchema = z
 export type KafkaConnectionConfig = z.infer<typeof kafkaConnectionSchema>;
 
 export function createKafka(conf: KafkaConnectionConfig, logger: Logger): Kafka {
+  registerKafkaCodecs();
   const config: KafkaConfig = {
     brokers: conf.brokers,
     clientId: conf.clientId,

@@ -3,12 +3,18 @@
  * when Kafka acknowledged its messages (acks=all). Callers bound what they have in flight;
  * this module only groups what they hand it into fewer, larger requests.
  */
-import { CompressionTypes, Partitioners, type Kafka, type Producer as KafkajsProducer, type TopicMessages } from 'kafkajs';
+import { Partitioners, type Kafka, type Producer as KafkajsProducer, type TopicMessages } from 'kafkajs';
 import { z } from 'zod';
+import { KAFKA_COMPRESSION_TYPES } from './codecs';
 
 export const producerSchema = z
   .object({
-    compression: z.enum(['none', 'gzip']).default('gzip').describe('Message compression. kafkajs has gzip built in; other codecs need unmaintained native packages, so they are not offered.'),
+    compression: z
+      .enum(['none', 'gzip', 'snappy', 'lz4'])
+      .default('gzip')
+      .describe(
+        'Message compression. On tracker JSON: gzip 8.6× smaller at the most CPU; lz4 5.2× at a sixth of gzip\'s CPU; snappy 3.9× at under a third. zstd is not offered: its maintained package (@mongodb-js/zstd) downloads its binary from GitHub at install time.',
+      ),
     lingerMs: z.number().int().min(0).default(5).describe('How long to wait for more messages before sending a batch.'),
     batchBytes: z.number().int().positive().default(1_000_000).describe('Send a batch as soon as it holds this many bytes; requests stay below it, so keep it under the message.max.bytes of the broker (default 1 MiB) for uncompressed topics.'),
     idempotent: z.boolean().default(true).describe('Idempotent producer: broker-side de-duplication of retried sends.'),
@@ -61,7 +67,7 @@ export async function createKafkaProducer(kafka: Kafka, conf: ProducerConfig, st
     createPartitioner: Partitioners.DefaultPartitioner,
   });
   await producer.connect();
-  const compression = conf.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
+  const compression = KAFKA_COMPRESSION_TYPES[conf.compression];
 
   // Like the Java client's accumulator: the open batch keeps growing while the requests allowed in
   // flight are busy, so a slow broker gets fewer, larger requests instead of a queue of tiny ones
