@@ -4,8 +4,8 @@
  * One run, one Kafka (TAILPLOW_KAFKA_BROKERS, default kafka.sh's 127.0.0.1:19092):
  *   baseline: the same events, decoded in advance into the very messages the tailer sends (key,
  *             JSON value, headers), sent by the project's kafkajs producer wrapper with the
- *             tailer's settings (acks -1, idempotent, gzip unless --compression, linger 5 ms, 1 MiB batches, 8 MiB in
- *             flight), timed from the first send to the last acknowledgement;
+ *             tailer's settings (acks -1, idempotent, gzip unless --compression, linger 5 ms,
+ *             1 MiB batches, 8 MiB in flight), timed from the first send to the last acknowledgement;
  *   tailer:   `tailplow tail FILE --from-beginning` as a process, timed from spawn until
  *             tailplow_events_produced_total reaches the event count (start-up included).
  * Prints lines/s of both and the ratio tailer/baseline (target >= 0.8). Each side gets its own
@@ -115,7 +115,9 @@ function brokerCpuMs(): number {
   }
 }
 
-/** `--baseline-only`: pre-build and send, then print `{ms, cpuMs}` as the last line. */
+type BaselineResult = Awaited<ReturnType<typeof baseline>>;
+
+/** `--baseline-only`: pre-build and send, then print the BaselineResult as JSON, the last line. */
 async function baselineOnly(): Promise<void> {
   const log = await ensureLog(`tail-throughput-${LINES}`, { lines: LINES, seed: 11 });
   const prebuilt = await prebuild(log.path);
@@ -123,17 +125,22 @@ async function baselineOnly(): Promise<void> {
   console.log(JSON.stringify(await baseline(prebuilt.batches)));
 }
 
-async function main(): Promise<void> {
-  const log = await ensureLog(`tail-throughput-${LINES}`, { lines: LINES, seed: 11 });
-  console.log(`data: ${log.path}: ${log.lines} lines, ${log.events} events, ${(log.bytes / 1e6).toFixed(0)} MB`);
-  const only = process.argv.includes('--tailer-only') ? 'tailer' : 'both';
-  const child = only === 'tailer' ? Buffer.from('{"ms":null,"cpuMs":null,"brokerCpuMs":null}') : execFileSync(process.execPath, ['--max-old-space-size=8192', __filename, '--baseline-only', '--lines', String(LINES), '--compression', COMPRESSION], {
+/** The baseline in a child process of its own (see the header); the broker's CPU is null when it is not ours. */
+function baselineInChild(): BaselineResult {
+  const out = execFileSync(process.execPath, ['--max-old-space-size=8192', __filename, '--baseline-only', '--lines', String(LINES), '--compression', COMPRESSION], {
     env: process.env,
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 1 << 20,
-  });
-  const base = JSON.parse(child.toString().trim().split('\n').pop() ?? '') as { ms: number; cpuMs: number; brokerCpuMs: number | null };
-  if (only === 'both' && !Number.isFinite(base.ms)) throw new Error(`baseline printed ${child.toString()}`);
+  }).toString();
+  const result = JSON.parse(out.trim().split('\n').pop() ?? '') as BaselineResult;
+  if (!Number.isFinite(result.ms)) throw new Error(`baseline printed ${out}`);
+  return result;
+}
+
+async function main(): Promise<void> {
+  const log = await ensureLog(`tail-throughput-${LINES}`, { lines: LINES, seed: 11 });
+  console.log(`data: ${log.path}: ${log.lines} lines, ${log.events} events, ${(log.bytes / 1e6).toFixed(0)} MB`);
+  const base = process.argv.includes('--tailer-only') ? undefined : baselineInChild();
   // The broker is on the same cores: its CPU over each side's timed run.
   const brokerBefore = brokerCpuMs();
   const nodeArgs = process.env.TAILPLOW_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
@@ -141,10 +148,10 @@ async function main(): Promise<void> {
   const brokerTail = brokerCpuMs() - brokerBefore;
   const rate = (ms: number) => Math.round(log.lines / (ms / 1000));
   const cpu = (ms: number) => `${(ms / 1000).toFixed(1)} CPU s (${((ms / 1000 / log.lines) * 1e6).toFixed(0)} µs/line)`;
-  if (only === 'both') console.log(`baseline (kafkajs producer, pre-built messages): ${(base.ms / 1000).toFixed(1)} s, ${rate(base.ms)} lines/s, ${Math.round(log.events / (base.ms / 1000))} events/s, ${cpu(base.cpuMs)}`);
+  if (base) console.log(`baseline (kafkajs producer, pre-built messages): ${(base.ms / 1000).toFixed(1)} s, ${rate(base.ms)} lines/s, ${Math.round(log.events / (base.ms / 1000))} events/s, ${cpu(base.cpuMs)}`);
   console.log(`tailplow tail (process start to last ack):      ${(tail.ms / 1000).toFixed(1)} s, ${rate(tail.ms)} lines/s, ${Math.round(log.events / (tail.ms / 1000))} events/s, ${cpu(tail.cpuMs)} of which main thread ${(tail.mainThreadCpuMs / 1000).toFixed(1)} s, peak RSS ${tail.peakRssMb.toFixed(0)} MB`);
-  if (Number.isFinite(brokerTail)) console.log(`broker: ${only === 'both' ? `${cpu(base.brokerCpuMs ?? NaN)} during the baseline, ` : ''}${cpu(brokerTail)} during the tailer`);
-  if (only === 'both') console.log(`ratio tailer/baseline: ${(base.ms / tail.ms).toFixed(2)} (target >= 0.8)`);
+  if (Number.isFinite(brokerTail)) console.log(`broker: ${base ? `${cpu(base.brokerCpuMs ?? NaN)} during the baseline, ` : ''}${cpu(brokerTail)} during the tailer`);
+  if (base) console.log(`ratio tailer/baseline: ${(base.ms / tail.ms).toFixed(2)} (target >= 0.8)`);
 }
 
 (process.argv.includes('--baseline-only') ? baselineOnly() : main()).catch((err) => {

@@ -17,10 +17,14 @@ export const KAFKA_COMPRESSION_TYPES: Record<KafkaCompression, CompressionTypes>
   lz4: CompressionTypes.LZ4,
 };
 
-interface Codec {
+/** kafkajs' codec interface: it hands compress an Encoder, of which only the bytes matter. */
+export interface Codec {
   compress(encoder: { buffer: Buffer }): Promise<Buffer>;
   decompress(buffer: Buffer): Promise<Buffer>;
 }
+
+/** kafkajs' table of codec factories, typed. */
+export const kafkaCodecs = CompressionCodecs as unknown as Record<number, () => Codec>;
 
 // What the Java client writes (xerial's SnappyOutputStream): a magic header, then blocks, each a
 // big-endian length and a raw snappy block. Java consumers read it; raw blocks are read too.
@@ -84,7 +88,6 @@ export function registerKafkaCodecs(): void {
   registered = true;
   let snappy: Codec | undefined;
   let lz4: Codec | undefined;
-  const codecs = CompressionCodecs as unknown as Record<number, () => Codec>;
-  codecs[CompressionTypes.Snappy] = () => (snappy ??= snappyCodec());
-  codecs[CompressionTypes.LZ4] = () => (lz4 ??= lz4Codec());
+  kafkaCodecs[CompressionTypes.Snappy] = () => (snappy ??= snappyCodec());
+  kafkaCodecs[CompressionTypes.LZ4] = () => (lz4 ??= lz4Codec());
 }

@@ -26,9 +26,9 @@ export interface TlsAuthProxy {
   /** https://127.0.0.1:port */
   readonly url: string;
   /**
-   * The access log (lines `status authorization-scheme request`) once a line matches `pattern` (or as it is after `timeoutMs`, for the assertion
-   * to show): nginx writes a request's line after it has sent the response, so a client that has
-   * its answer may look before the line is there.
+   * The access log (lines `status authorization-scheme request`) once a line matches `pattern`, or
+   * as it is after `timeoutMs` for the assertion to show: nginx writes a request's line after it
+   * has sent the response, so a client that has its answer may look before the line is there.
    */
   accessLogMatching(pattern: RegExp, timeoutMs?: number): Promise<string>;
   stop(): Promise<void>;
