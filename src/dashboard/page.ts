@@ -351,6 +351,8 @@ function render(a, last) {
   var f = a.filters;
   queryMs = (last ? queryMs : 0) + a.queryMs;
   document.getElementById('footer').textContent = 'Events ' + utcLabel(f.from, 'minute') + ' – ' + utcLabel(f.to, 'minute') + ' UTC' + (f.appId !== undefined ? ', app ' + f.appId : '') + (f.page !== undefined ? ', page ' + f.page : '') + ' · by ' + f.granularity + ' · ' + config.location + ' · queries ' + queryMs + ' ms';
+  // Which filters this render shows: a poll with the old filters may land just before a change.
+  if (last) document.body.setAttribute('data-rendered-filters', JSON.stringify(f));
   document.body.setAttribute(last ? 'data-rendered' : 'data-first-render', String(Date.now()));
 }
 

@@ -104,12 +104,20 @@ const SHOWN = `(() => {
 })()`;
 
 const shown = (page: Page): Promise<Shown> => page.evaluate(SHOWN) as Promise<Shown>;
-/** Resolves once the page rendered again after `previous`. */
-async function renderedAfter(page: Page, previous: string, timeout = 30_000): Promise<void> {
+/**
+ * Resolves once the page rendered again after `previous`, showing `filters` where given. Live
+ * mode polls every second here, so a poll with the old filters can finish between reading
+ * `previous` and the user's change: that render must not count as the change's.
+ */
+async function renderedAfter(page: Page, previous: string, filters?: Partial<Filters>, timeout = 30_000): Promise<void> {
   // Polled from here: waitForFunction evaluates a string with eval, which the page's CSP forbids.
   const deadline = Date.now() + timeout;
-  while ((await page.getAttribute('body', 'data-rendered')) === previous) {
-    assert.ok(Date.now() < deadline, 'the page did not render again');
+  for (;;) {
+    const rendered = await page.getAttribute('body', 'data-rendered');
+    const shownFilters = JSON.parse((await page.getAttribute('body', 'data-rendered-filters')) ?? '{}') as Partial<Filters>;
+    const matches = filters === undefined || Object.entries(filters).every(([k, v]) => shownFilters[k as keyof Filters] === v);
+    if (rendered !== previous && matches) return;
+    assert.ok(Date.now() < deadline, `the page did not render again${filters ? ` with ${JSON.stringify(filters)}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -147,7 +155,7 @@ test('the live page at 1280 px: no console errors, the fixture numbers, filters 
 
     let before = await renderedAt(page);
     await page.selectOption('select[name=app_id]', 'blog');
-    await renderedAfter(page, before);
+    await renderedAfter(page, before, { appId: 'blog' });
     const blog = await shown(page);
     assertShows(blog, { ...whole, appId: 'blog' });
     assert.notEqual(blog.kpis.visitors, expectedViews(events, whole).summary[0].visitors);
@@ -157,7 +165,7 @@ test('the live page at 1280 px: no console errors, the fixture numbers, filters 
     before = await renderedAt(page);
     const target = expectedViews(events, { ...whole, appId: 'blog' }).top_pages[0]!.page;
     await page.click(`table[data-view=top_pages] a[data-page="${target.replace(/"/g, '\\"')}"]`);
-    await renderedAfter(page, before);
+    await renderedAfter(page, before, { appId: 'blog', page: target });
     assertShows(await shown(page), { ...whole, appId: 'blog', page: target });
     assert.equal(await page.inputValue('input[name=page]'), target);
     assert.deepEqual(problems, []);
@@ -176,7 +184,7 @@ test('the live page at 390 px: readable (no horizontal scrolling), same numbers;
     assert.ok(s.overflow <= 0, `page is ${s.overflow}px wider than the phone screen`);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-390.png'), fullPage: true });
     // refreshSeconds is 1 here: the page asks again without any user action.
-    await renderedAfter(page, first, 15_000);
+    await renderedAfter(page, first, undefined, 15_000);
     assert.deepEqual(problems, []);
   } finally {
     await page.close();
