@@ -3,6 +3,7 @@
  * neighbours, CPU time much less so, and a side that saturates both cores shows it here.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 // Clock ticks per second of /proc/PID/stat (getconf CLK_TCK: 100 on every Linux we run on).
 const TICKS_PER_SECOND = 100;
@@ -28,3 +29,14 @@ export function procCpuMs(proc: number | string = 'self', which: 'own' | 'childr
 
 /** CPU milliseconds of this process's waited-for children (and theirs). */
 export const childrenCpuMs = (): number => procCpuMs('self', 'children') ?? 0;
+
+/** CPU ms of the Kafka broker started by scripts/services/kafka.sh (its pid file), NaN when it is not ours. */
+export function brokerCpuMs(): number {
+  try {
+    const pid = Number(readFileSync(join(process.env.TAILPLOW_RUN_DIR ?? '/tmp/tailplow-services', 'kafka/kafka.pid'), 'utf8').trim());
+    return procCpuMs(pid) ?? NaN;
+  } catch {
+    return NaN;
+  }
+}
+

@@ -27,7 +27,7 @@
  *
  *   npx tsc -p tsconfig.json && node dist/bench/storage/run.js [--events 100000] [--mode inprocess|cli|both] [--batch 650] [--max-bytes B] [--concurrency 1] [--only enrich,profile,clickhouse] [--shared] [--cpu-prof]
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -37,12 +37,13 @@ import type { Sink } from '../../src/sinks/sink';
 import type { SnowplowEvent } from '../../src/snowplow/event';
 import { createStage, stageConfigSchema } from '../../src/stages/registry';
 import type { Stage } from '../../src/stages/stage';
-import { createClickHouseStore, type ClickHouseStore } from '../../src/storage/clickhouse-store';
 import { silentLogger } from '../../src/util/logger';
 import { FULL_ENRICH_STAGE, startProcessor } from '../../test/process/processor-agent';
 import { createTopics } from '../../test/support/kafka-topic';
 import { clickhouseUrl, deleteRedisKeys, kafkaBrokers, redisUrl, startPrivateService, uniqueName, type PrivateService } from '../../test/support/services';
+import { procCpuMs } from '../lib/cpu';
 import { connectAdmin, generateRawEvents, groupProgress, idPrefix, produceRaw, withFreshIds, type RawMessage } from '../process/events';
+import { insertsInto, mergesSettled, openClickHouseAdmin, pidOf, serverCpuMs, sleep } from './servers';
 
 const { values: args } = parseArgs({
   options: {
@@ -65,23 +66,6 @@ interface Servers {
   redisPid?: number;
   clickhousePid?: number;
 }
-
-/** utime + stime of a process in ms (clock ticks of 10 ms), 0 when unknown. */
-function cpuMsOf(pid: number | undefined): number {
-  if (!pid) return 0;
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-/** The pid in the *.pid file a service script keeps under its run dir. */
-function pidOf(service: PrivateService): number {
-  for (const sub of readdirSync(service.runDir)) {
-    for (const file of readdirSync(join(service.runDir, sub)).filter((f) => f.endsWith('.pid'))) return Number(readFileSync(join(service.runDir, sub, file), 'utf8').trim());
-  }
-  throw new Error(`no pid file under ${service.runDir}`);
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 interface Variant {
   key: string;
@@ -108,6 +92,8 @@ interface Result {
   /** events / (node + redis + clickhouse CPU seconds). */
   perCpuSecond: number;
   peakRssMb?: number;
+  /** INSERTs the ClickHouse sink made (level-0 parts of its table). */
+  inserts?: number;
 }
 
 /** What the runs leave behind in Redis and ClickHouse, removed at the end. */
@@ -124,32 +110,17 @@ function stagesOf(v: Variant, servers: Servers, prefix: string): unknown[] {
 
 const clickhouseSinkOf = (servers: Servers, table: string) => ({ type: 'clickhouse', url: servers.clickhouseUrl, table }) as const;
 
-const openAdmin = (servers: Servers): Promise<ClickHouseStore> =>
-  createClickHouseStore({ url: servers.clickhouseUrl, username: 'default', password: '', database: 'default', requestTimeoutMs: 30_000, asyncInsert: false });
-
-/** Waits (up to 60 s) until ClickHouse merges no part of `table`, so their CPU counts for the run that made the parts. */
-async function mergesSettled(servers: Servers, table: string): Promise<void> {
-  const admin = await openAdmin(servers);
-  try {
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      const [row] = await admin.query<{ n: number }>(`SELECT count() AS n FROM system.merges WHERE table = '${table}'`);
-      if (!row?.n) return;
-      await sleep(200);
-    }
-  } finally {
-    await admin.close();
-  }
-}
+type Measured = Pick<Result, 'seconds' | 'cpuMs' | 'inserts'>;
 
 /** Runs `work` and charges it the CPU time the processor (`nodeCpu`), Redis and ClickHouse spent. */
-async function measured(servers: Servers, nodeCpu: () => number, work: () => Promise<{ table?: string }>): Promise<{ seconds: number; cpuMs: Result['cpuMs'] }> {
-  const before = { node: nodeCpu(), redis: cpuMsOf(servers.redisPid), clickhouse: cpuMsOf(servers.clickhousePid) };
+async function measured(servers: Servers, nodeCpu: () => number, work: () => Promise<{ table?: string }>): Promise<Measured> {
+  const before = { node: nodeCpu(), redis: serverCpuMs(servers.redisPid), clickhouse: serverCpuMs(servers.clickhousePid) };
   const started = performance.now();
   const { table } = await work();
   const seconds = (performance.now() - started) / 1000;
-  if (table) await mergesSettled(servers, table);
-  return { seconds, cpuMs: { node: nodeCpu() - before.node, redis: cpuMsOf(servers.redisPid) - before.redis, clickhouse: cpuMsOf(servers.clickhousePid) - before.clickhouse } };
+  if (table) await mergesSettled(servers.clickhouseUrl, table);
+  const cpuMs = { node: nodeCpu() - before.node, redis: serverCpuMs(servers.redisPid) - before.redis, clickhouse: serverCpuMs(servers.clickhousePid) - before.clickhouse };
+  return { seconds, cpuMs, ...(table ? { inserts: await insertsInto(servers.clickhouseUrl, table) } : {}) };
 }
 
 const selfCpuMs = () => {
@@ -157,9 +128,9 @@ const selfCpuMs = () => {
   return (u.user + u.system) / 1000;
 };
 
-function resultOf(mode: string, v: Variant, n: number, m: { seconds: number; cpuMs: Result['cpuMs'] }, peakRssMb?: number): Result {
+function resultOf(mode: string, v: Variant, n: number, m: Measured, peakRssMb?: number): Result {
   const cpuSeconds = (m.cpuMs.node + m.cpuMs.redis + m.cpuMs.clickhouse) / 1000;
-  return { mode, key: v.key, name: v.name, seconds: m.seconds, rate: n / m.seconds, cpuMs: m.cpuMs, perCpuSecond: n / cpuSeconds, ...(peakRssMb ? { peakRssMb } : {}) };
+  return { mode, key: v.key, name: v.name, seconds: m.seconds, rate: n / m.seconds, cpuMs: m.cpuMs, perCpuSecond: n / cpuSeconds, ...(peakRssMb ? { peakRssMb } : {}), ...(m.inserts ? { inserts: m.inserts } : {}) };
 }
 
 /**
@@ -232,7 +203,7 @@ async function runCli(v: Variant, raw: string, n: number, dir: string, servers: 
   });
   let peak = 0;
   try {
-    const m = await measured(servers, () => cpuMsOf(p.pid), async () => {
+    const m = await measured(servers, () => procCpuMs(p.pid) ?? 0, async () => {
       for (;;) {
         peak = Math.max(peak, (p.rssKb() ?? 0) / 1024);
         if ((await groupProgress(admin, groupId, raw)).committed >= n) break;
@@ -251,7 +222,7 @@ async function removeLeftovers(servers: Servers, cleanup: Cleanup): Promise<void
   const redis = new Redis(servers.redisUrl, { maxRetriesPerRequest: 1 });
   for (const prefix of cleanup.prefixes) await deleteRedisKeys(redis, prefix);
   redis.disconnect();
-  const admin = await openAdmin(servers);
+  const admin = await openClickHouseAdmin(servers.clickhouseUrl);
   for (const table of cleanup.tables) await admin.command(`DROP TABLE IF EXISTS default.${table}`);
   await admin.close();
 }
@@ -295,7 +266,7 @@ async function main(): Promise<void> {
         const r = mode === 'cli' ? await runCli(v, raw, n, dir, servers, cleanup) : await runInProcess(v, input.messages, Number(args.batch), Number(args.concurrency), servers, cleanup);
         results.push(r);
         const cpu = `CPU s node ${(r.cpuMs.node / 1000).toFixed(1)}, redis ${(r.cpuMs.redis / 1000).toFixed(1)}, clickhouse ${(r.cpuMs.clickhouse / 1000).toFixed(1)}`;
-        console.error(`${mode} ${r.name}: ${n} events in ${r.seconds.toFixed(1)} s = ${Math.round(r.rate)} events/s; ${cpu} = ${Math.round(r.perCpuSecond)} events per CPU-second${r.peakRssMb ? `; peak RSS ${r.peakRssMb} MB` : ''}`);
+        console.error(`${mode} ${r.name}: ${n} events in ${r.seconds.toFixed(1)} s = ${Math.round(r.rate)} events/s; ${cpu} = ${Math.round(r.perCpuSecond)} events per CPU-second${r.peakRssMb ? `; peak RSS ${r.peakRssMb} MB` : ''}${r.inserts ? `; ${r.inserts} inserts (${Math.round(n / r.inserts)} rows each)` : ''}`);
       }
       report(results, mode);
     }

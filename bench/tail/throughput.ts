@@ -19,7 +19,7 @@
  *   node dist/bench/tail/throughput.js --baseline-only [--compression none]   # the producer alone: {ms, cpuMs, brokerCpuMs}
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openLineSource } from '../../src/input/line-source';
@@ -34,7 +34,7 @@ import { InFlightWindow } from '../../src/util/window';
 import { createTopics } from '../../test/support/kafka-topic';
 import { uniqueName } from '../../test/support/services';
 import { killAllAgents, startTailAgent } from '../../test/support/tail-agent';
-import { procCpuMs } from '../lib/cpu';
+import { brokerCpuMs, procCpuMs } from '../lib/cpu';
 import { arg, brokers, ensureLog, waitForProduced } from './common';
 
 const LINES = arg('lines', 400_000);
@@ -102,16 +102,6 @@ async function tailer(path: string, events: number, nodeArgs: string[]): Promise
   } finally {
     killAllAgents();
     rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** CPU ms of the Kafka broker started by scripts/services/kafka.sh (its pid file), NaN when it is not ours. */
-function brokerCpuMs(): number {
-  try {
-    const pid = Number(readFileSync(join(process.env.TAILPLOW_RUN_DIR ?? '/tmp/tailplow-services', 'kafka/kafka.pid'), 'utf8').trim());
-    return procCpuMs(pid) ?? NaN;
-  } catch {
-    return NaN;
   }
 }
 
