@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { prng } from '../../bench/lib/generate';
-import { cpuMsOf, fuzz } from './coverage-fuzz';
+import { procCpuMs } from '../../bench/lib/cpu';
+import { fuzz } from './coverage-fuzz';
 import { fixtureLines, TARGETS } from './targets';
 
 /** A bug only an input starting with `{"x` reaches, one branch per character. */
@@ -43,11 +44,11 @@ for (const [name, seedInputs] of Object.entries(seeds)) {
 }
 
 test('the hang watchdog reads CPU time, not wall time, of the fuzzing child (/proc)', () => {
-  const before = cpuMsOf(process.pid);
+  const before = procCpuMs(process.pid);
   assert.ok(before !== undefined && before > 0);
   const start = process.cpuUsage();
   while (process.cpuUsage(start).user < 200_000); // burn 200 ms of CPU, however long that takes here
-  const burnt = cpuMsOf(process.pid)! - before;
+  const burnt = procCpuMs(process.pid)! - before;
   assert.ok(burnt >= 150 && burnt < 5_000, `${burnt} ms`);
-  assert.equal(cpuMsOf(2 ** 22 + 1), undefined, 'no such process');
+  assert.equal(procCpuMs(2 ** 22 + 1), undefined, 'no such process');
 });

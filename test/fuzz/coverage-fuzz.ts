@@ -23,6 +23,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { procCpuMs } from '../../bench/lib/cpu';
 import { prng } from '../../bench/lib/generate';
 
 /** One input's coverage: "scriptId:start:end" of every block that ran. */
@@ -317,19 +318,6 @@ function childMain(target: string, seconds: number, out: string): void {
   process.send?.({ report }, () => process.exit(0));
 }
 
-/** User + system CPU time of a process in ms, from /proc (Linux); undefined elsewhere. */
-function cpuMsOf(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // USER_HZ is 100 on Linux
-  } catch {
-    return undefined;
-  }
-}
-
 async function parentMain(argv: string[]): Promise<number> {
   let seconds = Number(process.env.TAILPLOW_FUZZ_SECONDS ?? 10);
   let out = join(tmpdir(), 'tailplow-fuzz');
@@ -350,7 +338,7 @@ async function parentMain(argv: string[]): Promise<number> {
     const report = await new Promise<ChildReport | string>((resolve) => {
       // A hang burns CPU without a heartbeat; a child that is merely starved on a loaded machine
       // burns none, so the watchdog counts the child's CPU time (wall time where /proc is missing).
-      const clock = () => cpuMsOf(child.pid) ?? Date.now();
+      const clock = () => (child.pid === undefined ? undefined : procCpuMs(child.pid)) ?? Date.now();
       let last = clock();
       const watchdog = setInterval(() => {
         if (clock() - last > hangMs) {
@@ -382,4 +370,4 @@ if (require.main === module) {
   else parentMain(argv).then((code) => process.exit(code));
 }
 
-export { cpuMsOf, mutate };
+export { mutate };
