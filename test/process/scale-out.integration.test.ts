@@ -32,6 +32,12 @@ test('scale out: two processes in one group split 4 partitions; one stops (SIGTE
   const a = await startProcessor(run('a.yaml'));
   const b = await startProcessor(run('b.yaml'));
   try {
+    // "processing" means the consumer runs, not that the group has rebalanced with both: events
+    // produced before that can all go to the first member (CI saw a: 16000, b: 0).
+    await waitFor(async () => {
+      const [group] = (await admin.describeGroups([groupId])).groups;
+      return group?.state === 'Stable' && group.members.length === 2;
+    }, 60_000);
     await produceRaw(brokers, raw, first!);
     await out.waitForAll(input.ids.slice(0, 8000), 60_000);
     await produceRaw(brokers, raw, second!);
