@@ -29,19 +29,29 @@ export interface DecodePool {
  */
 export const DECODE_WORKER_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 12, maxOldGenerationSizeMb: 96 };
 
-/**
- * `limits`: heap limits of each worker, e.g. DECODE_WORKER_LIMITS for a long-running agent;
- * without, V8's defaults (batch commands, where throughput is all that counts).
- */
-export function createDecodePool(settings: BatchDecodeSettings, workers: number, limits?: ResourceLimits): DecodePool {
+export interface DecodeThreadOptions {
+  /** Heap limits of each worker, e.g. DECODE_WORKER_LIMITS for a long-running agent; without, V8's defaults (batch commands, where throughput is all that counts). */
+  limits?: ResourceLimits;
+  /** Niceness each worker gives its own thread (Linux), above the process's; without, the process's. */
+  nice?: number;
+}
+
+/** What a decode worker receives as workerData. */
+export interface DecodeWorkerData {
+  settings: BatchDecodeSettings;
+  nice?: number;
+}
+
+export function createDecodePool(settings: BatchDecodeSettings, workers: number, threads: DecodeThreadOptions = {}): DecodePool {
   if (workers <= 0) {
     const decode = createBatchDecoder(settings);
     return { submit: async (batch) => decode(batch), close: async () => {} };
   }
   const pending = new Map<number, { resolve: (r: DecodedBatch) => void; reject: (e: unknown) => void }>();
   let seq = 0;
-  const threads = Array.from({ length: workers }, () => {
-    const w = new Worker(join(__dirname, 'decode-worker.js'), { workerData: settings, resourceLimits: limits });
+  const workerData: DecodeWorkerData = { settings, ...(threads.nice ? { nice: threads.nice } : {}) };
+  const pool = Array.from({ length: workers }, () => {
+    const w = new Worker(join(__dirname, 'decode-worker.js'), { workerData, resourceLimits: threads.limits });
     w.on('message', (msg: { seq: number; result: DecodedBatch }) => {
       pending.get(msg.seq)?.resolve(msg.result);
       pending.delete(msg.seq);
@@ -69,11 +79,11 @@ export function createDecodePool(settings: BatchDecodeSettings, workers: number,
           },
           reject,
         });
-        threads[chosen]!.postMessage({ seq: id, batch });
+        pool[chosen]!.postMessage({ seq: id, batch });
       });
     },
     async close() {
-      await Promise.all(threads.map((t) => t.terminate()));
+      await Promise.all(pool.map((t) => t.terminate()));
     },
   };
 }

@@ -160,7 +160,7 @@ async function runOnce(
   state.healthy = true;
   state.detail = 'following';
   const output = createKafkaEventOutput(producer, config.output);
-  const pool = createDecodePool({ format, maxLineBytes: config.input.maxLineBytes, serialise: 'json', fingerprint: { type: 'fingerprint', ...config.fingerprint } }, config.output.decodeWorkers, DECODE_WORKER_LIMITS);
+  const pool = createDecodePool({ format, maxLineBytes: config.input.maxLineBytes, serialise: 'json', fingerprint: { type: 'fingerprint', ...config.fingerprint } }, config.output.decodeWorkers, { limits: DECODE_WORKER_LIMITS, nice: config.output.decodeWorkerNice });
   // Unhealthy while Kafka refuses: the health check then says what a sysadmin must look at.
   state.delivered = false;
   const onOutputState = (ok: boolean) => {
