@@ -15,7 +15,7 @@
  * take ~2.5 GB of heap, and a bench process holding (or collecting) them while the tailer runs
  * would take CPU from the tailer on a small machine (measured: ~0.8 of a core, in the same run).
  *
- *   node dist/bench/tail/throughput.js [--lines 400000] [--tailer-only] [--compression gzip|lz4|snappy|none]
+ *   node dist/bench/tail/throughput.js [--lines 400000] [--tailer-only] [--compression gzip|lz4|snappy|none] [--decode-nice N]
  *   node dist/bench/tail/throughput.js --baseline-only [--compression none]   # the producer alone: {ms, cpuMs, brokerCpuMs}
  */
 import { execFileSync } from 'node:child_process';
@@ -41,6 +41,8 @@ const LINES = arg('lines', 400_000);
 const WINDOW_BYTES = 8 * 1024 * 1024;
 // `--compression none|gzip|snappy|lz4` (default gzip, the tailer's default): the codec of both
 // sides, so the ratio always compares like with like.
+// `--decode-nice N`: the tailer's output.decodeWorkerNice (its default when absent).
+const DECODE_NICE = process.argv.includes('--decode-nice') ? Number(process.argv[process.argv.indexOf('--decode-nice') + 1]) : undefined;
 const COMPRESSION = producerSchema.shape.compression.parse(process.argv.includes('--compression') ? process.argv[process.argv.indexOf('--compression') + 1] : undefined);
 
 async function prebuild(path: string): Promise<{ batches: Array<{ messages: OutMessage[]; cost: number }>; events: number }> {
@@ -91,7 +93,7 @@ async function tailer(path: string, events: number, nodeArgs: string[]): Promise
   const topic = uniqueName('bench-tail');
   await createTopics(brokers, [topic, `${topic}-bad`]);
   const t0 = performance.now();
-  const agent = await startTailAgent({ dir, paths: [path], brokers, topic, badTopic: `${topic}-bad`, nodeArgs, output: { compression: COMPRESSION } });
+  const agent = await startTailAgent({ dir, paths: [path], brokers, topic, badTopic: `${topic}-bad`, nodeArgs, output: { compression: COMPRESSION, ...(DECODE_NICE === undefined ? {} : { decodeWorkerNice: DECODE_NICE }) } });
   try {
     const done = await waitForProduced(agent, events, 600_000);
     const cpuMs = procCpuMs(agent.pid) ?? NaN;
