@@ -37,9 +37,8 @@ export interface DecodeThreadOptions {
 }
 
 /** What a decode worker receives as workerData. */
-export interface DecodeWorkerData {
+export interface DecodeWorkerData extends Pick<DecodeThreadOptions, 'nice'> {
   settings: BatchDecodeSettings;
-  nice?: number;
 }
 
 export function createDecodePool(settings: BatchDecodeSettings, workers: number, threads: DecodeThreadOptions = {}): DecodePool {
@@ -49,7 +48,7 @@ export function createDecodePool(settings: BatchDecodeSettings, workers: number,
   }
   const pending = new Map<number, { resolve: (r: DecodedBatch) => void; reject: (e: unknown) => void }>();
   let seq = 0;
-  const workerData: DecodeWorkerData = { settings, ...(threads.nice ? { nice: threads.nice } : {}) };
+  const workerData: DecodeWorkerData = { settings, nice: threads.nice };
   const pool = Array.from({ length: workers }, () => {
     const w = new Worker(join(__dirname, 'decode-worker.js'), { workerData, resourceLimits: threads.limits });
     w.on('message', (msg: { seq: number; result: DecodedBatch }) => {
