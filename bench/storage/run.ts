@@ -43,7 +43,7 @@ import { createTopics } from '../../test/support/kafka-topic';
 import { clickhouseUrl, deleteRedisKeys, kafkaBrokers, redisUrl, startPrivateService, uniqueName, type PrivateService } from '../../test/support/services';
 import { procCpuMs } from '../lib/cpu';
 import { connectAdmin, generateRawEvents, groupProgress, idPrefix, produceRaw, withFreshIds, type RawMessage } from '../process/events';
-import { insertsInto, mergesSettled, openClickHouseAdmin, pidOf, serverCpuMs, sleep } from './servers';
+import { mergesSettled, openClickHouseAdmin, pidOf, serverCpuMs, sleep } from './servers';
 
 const { values: args } = parseArgs({
   options: {
@@ -118,9 +118,9 @@ async function measured(servers: Servers, nodeCpu: () => number, work: () => Pro
   const started = performance.now();
   const { table } = await work();
   const seconds = (performance.now() - started) / 1000;
-  if (table) await mergesSettled(servers.clickhouseUrl, table);
+  const settled = table ? await mergesSettled(servers.clickhouseUrl, table) : {};
   const cpuMs = { node: nodeCpu() - before.node, redis: serverCpuMs(servers.redisPid) - before.redis, clickhouse: serverCpuMs(servers.clickhousePid) - before.clickhouse };
-  return { seconds, cpuMs, ...(table ? { inserts: await insertsInto(servers.clickhouseUrl, table) } : {}) };
+  return { seconds, cpuMs, ...settled };
 }
 
 const selfCpuMs = () => {

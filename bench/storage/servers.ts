@@ -24,30 +24,22 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 export const openClickHouseAdmin = (url: string): Promise<ClickHouseStore> =>
   createClickHouseStore({ url, username: 'default', password: '', database: 'default', requestTimeoutMs: 300_000, asyncInsert: false });
 
-/** Waits (up to 60 s) until ClickHouse merges no part of `table`, so their CPU counts for the run that made the parts. */
-export async function mergesSettled(url: string, table: string): Promise<void> {
+/**
+ * Waits (up to 60 s) until ClickHouse merges no part of `table`, so their CPU counts for the run
+ * that made the parts, and returns how many INSERTs made them: each makes one level-0 part, and a
+ * merged one stays listed (inactive) for the server's old_parts_lifetime (8 minutes by default).
+ */
+export async function mergesSettled(url: string, table: string): Promise<{ inserts: number }> {
   const admin = await openClickHouseAdmin(url);
   try {
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       const [row] = await admin.query<{ n: number }>(`SELECT count() AS n FROM system.merges WHERE table = '${table}'`);
-      if (!row?.n) return;
+      if (!row?.n) break;
       await sleep(200);
     }
-  } finally {
-    await admin.close();
-  }
-}
-
-/**
- * How many INSERTs made the parts of `table`: each makes one level-0 part, and a merged one stays
- * listed (inactive) for the server's old_parts_lifetime (8 minutes by default).
- */
-export async function insertsInto(url: string, table: string): Promise<number> {
-  const admin = await openClickHouseAdmin(url);
-  try {
-    const [row] = await admin.query<{ n: number }>(`SELECT count() AS n FROM system.parts WHERE table = '${table}' AND level = 0`);
-    return Number(row?.n ?? 0);
+    const [parts] = await admin.query<{ n: number }>(`SELECT count() AS n FROM system.parts WHERE table = '${table}' AND level = 0`);
+    return { inserts: Number(parts?.n ?? 0) };
   } finally {
     await admin.close();
   }
