@@ -12,7 +12,7 @@ import { kafkaBrokers, uniqueName } from '../../test/support/services';
 import { silentLogger } from '../util/logger';
 import { KAFKA_COMPRESSION_TYPES, kafkaCodecs, type Codec } from './codecs';
 import { createKafka } from './connection';
-import { createGroupConsumer } from './consumer';
+import { consumerSchema, createGroupConsumer } from './consumer';
 import { createKafkaProducer, producerSchema } from './producer';
 
 const brokers = kafkaBrokers();
@@ -56,14 +56,10 @@ for (const compression of ['snappy', 'lz4'] as const) {
     assert.ok(counts.compressed >= 2, `our ${compression} codec compressed ${counts.compressed} batches`);
 
     const read: string[] = [];
-    const consumer = await createGroupConsumer(kafka, {
-      topic,
-      groupId: uniqueName('codec'),
-      fromBeginning: true,
-      sessionTimeoutMs: 10_000,
-      maxBytesPerPartition: 1_048_576,
-      partitionsConsumedConcurrently: 1,
-    });
+    const consumer = await createGroupConsumer(
+      kafka,
+      consumerSchema.parse({ topic, groupId: uniqueName('codec'), fromBeginning: true, sessionTimeoutMs: 10_000, partitionsConsumedConcurrently: 1 }),
+    );
     try {
       await consumer.run(async (batch) => {
         for (const m of batch.messages) read.push(m.value!.toString());

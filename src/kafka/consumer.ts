@@ -1,10 +1,16 @@
 /**
- * A consumer-group member behind our own interface: batches in, and offsets committed only when
- * the handler resolved (the processor resolves after every sink acknowledged). A handler that
- * throws leaves the batch uncommitted; kafkajs re-fetches it from the last committed offset.
+ * A consumer-group member behind our own interface: batches in, and offsets committed only once
+ * what the handler made of them is stored (the processor: every sink acknowledged).
+ *
+ * A handler may accept a batch before it is stored (it resolves with `stored`): the consumer then
+ * fetches and hands on the next batches while the sinks of earlier ones are still working, up to
+ * `maxPendingEvents`, and commits each partition's offsets in order as its batches are stored
+ * (commit-queue.ts). That lets the ClickHouse sink combine many batches into one INSERT. A handler
+ * that throws, or a `stored` that fails, leaves the batch uncommitted and it is fetched again.
  */
 import type { Consumer as KafkajsConsumer, Kafka } from 'kafkajs';
 import { z } from 'zod';
+import { CommitQueue } from './commit-queue';
 
 export const consumerSchema = z
   .object({
@@ -21,6 +27,20 @@ export const consumerSchema = z
       .describe(
         'Batches of different partitions processed at once (order within a partition is kept). Overlaps one partition\'s sink round trips with the stages of another; a ClickHouse sink combines the concurrent inserts into one.',
       ),
+    maxPendingEvents: z
+      .number()
+      .int()
+      .min(0)
+      .default(20_000)
+      .describe(
+        'Events that went through the stages and wait for the sinks, across partitions, before consumption waits. The sinks of many batches then overlap and a ClickHouse sink stores them in one INSERT (far cheaper for the server than many small ones); offsets are still committed only over stored batches, in order. 0: each batch is stored before the next is fetched. Memory grows with it (a few KB per event).',
+      ),
+    drainTimeoutMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(30_000)
+      .describe('On stop, how long to wait for the sinks to store what is pending so its offsets can be committed; what is still pending then is consumed again at the next start.'),
   })
   .strict();
 export type ConsumerConfig = z.infer<typeof consumerSchema>;
@@ -39,19 +59,26 @@ export interface ConsumedBatch {
   lag: number;
   /** Keeps group membership alive during long retries. */
   heartbeat(): Promise<void>;
-  /** False once the consumer is stopping or the partition was taken away in a rebalance. */
+  /** False once the consumer is stopping, the partition was taken away in a rebalance, or an earlier batch of it failed. */
   stillOwned(): boolean;
 }
 
+/**
+ * Takes a batch. Resolving with nothing means it is stored; resolving with `stored` means it was
+ * accepted and `stored` settles when it is: the consumer goes on meanwhile.
+ */
+export type BatchHandler = (batch: ConsumedBatch) => Promise<void | { stored: Promise<void> }>;
+
 export interface GroupConsumer {
-  /** Runs until stop(); `handle` resolving commits the batch's offsets. */
-  run(handle: (batch: ConsumedBatch) => Promise<void>): Promise<void>;
+  /** Runs until stop(); a batch's offsets are committed once it and every earlier one of its partition are stored. */
+  run(handle: BatchHandler): Promise<void>;
   /**
    * Resolves with the error when kafkajs gave up for good (a crash it does not restart from, e.g.
    * "the coordinator is not aware of this member" after an eviction): the member then consumes
    * nothing until it is replaced by a new consumer.
    */
   readonly crashed: Promise<unknown>;
+  /** Stops fetching, waits (up to drainTimeoutMs) for pending batches to be stored and committed, leaves the group. */
   stop(): Promise<void>;
 }
 
@@ -67,8 +94,30 @@ export async function createGroupConsumer(kafka: Kafka, conf: ConsumerConfig): P
   consumer.on(consumer.events.CRASH, (e) => {
     if (!e.payload.restart) onCrashed(e.payload.error);
   });
+  // A pending batch that failed: the partition is fetched again from it, and the next batch handed
+  // to us throws the error, so kafkajs treats it as if the handler had thrown (it restarts from the
+  // committed offsets).
+  let failure: { err: unknown } | undefined;
+  const queue = new CommitQueue({
+    commit: (partition, offset) => consumer.commitOffsets([{ topic: conf.topic, partition, offset }]),
+    onFailure(partition, firstOffset, err) {
+      if (stopping) return;
+      failure ??= { err };
+      try {
+        consumer.seek({ topic: conf.topic, partition, offset: firstOffset });
+      } catch {
+        // Not running any more: the next start fetches from the committed offsets anyway.
+      }
+    },
+  });
+  // After a rebalance kafkajs fetches every assigned partition again from its committed offset:
+  // what was pending is redone, so none of it may be committed any more.
+  consumer.on(consumer.events.GROUP_JOIN, () => queue.reset());
   await consumer.connect();
   await consumer.subscribe({ topics: [conf.topic], fromBeginning: conf.fromBeginning });
+
+  let stopping = false;
+  const handling = new Set<Promise<void>>();
   return {
     crashed,
     async run(handle) {
@@ -77,22 +126,54 @@ export async function createGroupConsumer(kafka: Kafka, conf: ConsumerConfig): P
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: conf.partitionsConsumedConcurrently,
         eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
-          if (batch.messages.length === 0) return;
+          if (batch.messages.length === 0 || stopping) return;
+          if (failure) {
+            const { err } = failure;
+            failure = undefined;
+            throw err;
+          }
+          const first = batch.messages[0]!.offset;
           const last = batch.messages[batch.messages.length - 1]!.offset;
-          await handle({
-            topic: batch.topic,
-            partition: batch.partition,
-            messages: batch.messages.map((m) => ({ offset: m.offset, key: m.key, value: m.value })),
-            lag: Number(batch.offsetLag()),
-            heartbeat,
-            stillOwned: () => isRunning() && !isStale(),
-          });
-          resolveOffset(last);
-          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+          let queued = () => true;
+          const work = (async () => {
+            const accepted = await handle({
+              topic: batch.topic,
+              partition: batch.partition,
+              messages: batch.messages.map((m) => ({ offset: m.offset, key: m.key, value: m.value })),
+              lag: Number(batch.offsetLag()),
+              heartbeat,
+              stillOwned: () => isRunning() && !isStale() && queued(),
+            });
+            const stored = accepted ? accepted.stored : Promise.resolve();
+            queued = queue.add({ partition: batch.partition, firstOffset: first, nextOffset: (BigInt(last) + 1n).toString(), events: batch.messages.length, stored });
+            resolveOffset(last);
+            // Bounded memory: consumption waits while too much is pending, heartbeating meanwhile.
+            // A failed heartbeat means a rebalance: return, so kafkajs can rejoin (what is pending is then redone).
+            while (queue.pendingEvents > conf.maxPendingEvents && !stopping) {
+              await Promise.race([queue.changed(), new Promise((r) => setTimeout(r, 3000))]);
+              if (!(await heartbeat().then(() => true, () => false))) break;
+            }
+          })();
+          handling.add(work);
+          try {
+            await work;
+          } finally {
+            handling.delete(work);
+          }
         },
       });
     },
     async stop() {
+      stopping = true;
+      try {
+        consumer.pause([{ topic: conf.topic }]);
+      } catch {
+        // Never ran, or already crashed: nothing is being fetched.
+      }
+      await Promise.allSettled(handling);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([queue.drained(), new Promise((r) => (timer = setTimeout(r, conf.drainTimeoutMs)))]);
+      clearTimeout(timer);
       await consumer.disconnect();
     },
   };

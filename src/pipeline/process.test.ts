@@ -109,7 +109,7 @@ test('events go through the stages in order and to every sink; metrics count the
   const bad = badRowCollector();
   const metrics = createProcessMetrics(new Registry());
   const handle = createBatchProcessor([tagStage], [a, b, spy], bad, metrics, silentLogger, { retry: fastRetry });
-  await handle(batchOf([ev('e1'), ev('e2'), ev('e3')]));
+  await (await handle(batchOf([ev('e1'), ev('e2'), ev('e3')]))).stored;
   assert.deepEqual(seen, [['e1', 'e2', 'e3']]);
   assert.deepEqual(a.stored, ['e1', 'e2', 'e3']);
   assert.deepEqual(b.stored, ['e1', 'e2', 'e3']);
@@ -126,7 +126,7 @@ test('poison messages (not JSON, JSON but not an object, empty) become generic_e
   const bad = badRowCollector();
   const metrics = createProcessMetrics(new Registry());
   const handle = createBatchProcessor([], [sink], bad, metrics, silentLogger, { retry: fastRetry, now: () => Date.UTC(2026, 0, 2) });
-  await handle(batchOf([ev('e1'), 'not json {', '[1,2]', '42', 'null', null, ev('e2')]));
+  await (await handle(batchOf([ev('e1'), 'not json {', '[1,2]', '42', 'null', null, ev('e2')]))).stored;
   assert.deepEqual(sink.stored, ['e1', 'e2']);
   assert.equal(bad.rows.length, 5);
   for (const row of bad.rows) {
@@ -150,7 +150,7 @@ test('a sink that fails 3 times is retried until it succeeds; the batch resolves
   const metrics = createProcessMetrics(new Registry());
   const handle = createBatchProcessor([], [flaky, steady], bad, metrics, silentLogger, { retry: fastRetry });
   const batch = batchOf([ev('e1'), ev('e2')]);
-  await handle(batch);
+  await (await handle(batch)).stored;
   assert.equal(flaky.calls(), 4);
   assert.deepEqual(flaky.stored, ['e1', 'e2']);
   assert.equal(steady.calls(), 1, 'a healthy sink is written once');
@@ -172,7 +172,8 @@ test('nothing resolves before the slowest sink acknowledged', async () => {
   };
   const metrics = createProcessMetrics(new Registry());
   const handle = createBatchProcessor([], [recordingSink('fast'), slow], badRowCollector(), metrics, silentLogger, { retry: fastRetry });
-  const done = handle(batchOf([ev('e1')]));
+  // Accepted once the stages ran, so the consumer fetches on; stored only with the slow sink.
+  const { stored: done } = await handle(batchOf([ev('e1')]));
   assert.equal(await stateOf(done), 'pending');
   assert.equal(await metricValue(metrics, 'tailplow_batches_committed_total'), 0);
   gate.release();
@@ -191,7 +192,7 @@ test('nothing resolves before the bad rows are in the bad topic (it is retried t
     },
   };
   const handle = createBatchProcessor([], [recordingSink('s')], bad, createProcessMetrics(new Registry()), silentLogger, { retry: fastRetry });
-  const done = handle(batchOf(['garbage', ev('e1')]));
+  const { stored: done } = await handle(batchOf(['garbage', ev('e1')]));
   assert.equal(await stateOf(done), 'pending');
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(sendCalls, 2, 'retried after the first failure');
@@ -206,7 +207,7 @@ test('an event a sink rejects becomes an enrichment_failures bad row; the others
   const bad = badRowCollector();
   const metrics = createProcessMetrics(new Registry());
   const handle = createBatchProcessor([], [picky, other], bad, metrics, silentLogger, { retry: fastRetry });
-  await handle(batchOf([ev('e1'), ev('e2'), ev('e3')]));
+  await (await handle(batchOf([ev('e1'), ev('e2'), ev('e3')]))).stored;
   assert.deepEqual(picky.stored, ['e1', 'e3']);
   assert.deepEqual(other.stored, ['e1', 'e2', 'e3']);
   assert.equal(bad.rows.length, 1);
@@ -234,7 +235,7 @@ test('stage results: failed events become bad rows, dropped ones are counted, ne
   const sink = recordingSink('s');
   const bad = badRowCollector();
   const metrics = createProcessMetrics(new Registry());
-  await createBatchProcessor([stage], [sink], bad, metrics, silentLogger, { retry: fastRetry })(batchOf([ev('a'), ev('bot'), ev('long'), ev('b')]));
+  await (await createBatchProcessor([stage], [sink], bad, metrics, silentLogger, { retry: fastRetry })(batchOf([ev('a'), ev('bot'), ev('long'), ev('b')]))).stored;
   assert.deepEqual(sink.stored, ['a', 'b']);
   assert.equal(bad.rows.length, 1);
   assert.match(JSON.stringify(bad.rows[0]!.data.failure), /stage judge: field_too_long: mkt_term: too long/);
@@ -255,7 +256,7 @@ test('a stage that throws is retried (infrastructure trouble), no sink sees the 
       return { events, failed: [], dropped: {} };
     },
   };
-  await createBatchProcessor([stage], [sink], badRowCollector(), createProcessMetrics(new Registry()), silentLogger, { retry: fastRetry })(batchOf([ev('e1')]));
+  await (await createBatchProcessor([stage], [sink], badRowCollector(), createProcessMetrics(new Registry()), silentLogger, { retry: fastRetry })(batchOf([ev('e1')]))).stored;
   assert.equal(runs, 3);
   assert.deepEqual(sink.stored, ['e1']);
 });
@@ -264,7 +265,7 @@ test('a partition revoked while a sink is down: the batch is abandoned uncommitt
   let owned = true;
   const down = recordingSink('down', { failTimes: Infinity });
   const metrics = createProcessMetrics(new Registry());
-  const done = createBatchProcessor([], [down], badRowCollector(), metrics, silentLogger, { retry: fastRetry })(batchOf([ev('e1')], { owned: () => owned }));
+  const { stored: done } = await createBatchProcessor([], [down], badRowCollector(), metrics, silentLogger, { retry: fastRetry })(batchOf([ev('e1')], { owned: () => owned }));
   await new Promise((r) => setTimeout(r, 30));
   assert.ok(down.calls() >= 2);
   owned = false;
@@ -278,10 +279,8 @@ test('a partition revoked while a sink is down: the batch is abandoned uncommitt
 test('an error the sink calls non-retriable rejects the batch at once (nothing committed, nothing swallowed)', async () => {
   const broken = recordingSink('broken', { failTimes: 1, error: () => new Error('schema mismatch'), retriable: () => false });
   const metrics = createProcessMetrics(new Registry());
-  await assert.rejects(
-    createBatchProcessor([], [broken], badRowCollector(), metrics, silentLogger, { retry: fastRetry })(batchOf([ev('e1')])),
-    /schema mismatch/,
-  );
+  const { stored } = await createBatchProcessor([], [broken], badRowCollector(), metrics, silentLogger, { retry: fastRetry })(batchOf([ev('e1')]));
+  await assert.rejects(stored, /schema mismatch/);
   assert.equal(broken.calls(), 1);
   assert.equal(await metricValue(metrics, 'tailplow_batches_committed_total'), 0);
 });

@@ -1,9 +1,9 @@
 /**
  * The processor's batch step: messages -> events -> stages in order -> every sink -> bad rows.
- * The returned promise resolves only when every sink acknowledged and the bad rows are in Kafka,
- * so the consumer commits exactly what is stored. Bad data costs one event (a bad row); a sink or
- * store that is down is retried with backoff while consumption waits (memory stays bounded:
- * one batch per partition).
+ * It resolves once the stages ran, with `stored`, which settles only when every sink acknowledged
+ * and the bad rows are in Kafka, so the consumer commits exactly what is stored. Bad data costs one
+ * event (a bad row); a sink or store that is down is retried with backoff while consumption waits
+ * (memory stays bounded: the consumer's maxPendingEvents).
  *
  * The part after decoding (stages, sinks, bad rows) is `createStageSinkRunner`, which `tailplow
  * run` shares: there the batch comes from the tail loop instead of a Kafka consumer.
@@ -27,7 +27,12 @@ export interface BatchProcessorOptions {
   now?: () => number;
 }
 
-export type BatchProcessor = (batch: ConsumedBatch) => Promise<void>;
+/**
+ * Resolves once the batch went through the stages (in partition order: the consumer hands a
+ * partition's next batch only then); `stored` settles when every sink acknowledged it and its bad
+ * rows are in Kafka, which is when the consumer may commit it.
+ */
+export type BatchProcessor = (batch: ConsumedBatch) => Promise<{ stored: Promise<void> }>;
 
 /** Raised when a partition was taken away mid-batch: abandon it uncommitted, its new owner redoes it. */
 export class PartitionRevoked extends Error {}
@@ -160,7 +165,7 @@ export function createBatchProcessor(
   opts: BatchProcessorOptions = {},
 ): BatchProcessor {
   const now = opts.now ?? Date.now;
-  const run = createStageSinkRunner(stages, sinks, badRows, metrics, logger, opts);
+  const phases = createStageSinkPhases(stages, sinks, badRows, metrics, logger, opts);
 
   return async (batch) => {
     metrics.consumed.inc(batch.messages.length);
@@ -180,15 +185,18 @@ export function createBatchProcessor(
         metrics.badRows.inc({ reason: 'poison_message' });
       }
     }
-    await run(events, bad, {
+    // The guard outlives the batch's messages (it stays with the batch until stored): it must not
+    // hold them, or every pending batch would keep its fetch's buffers alive.
+    const { partition, stillOwned, heartbeat } = batch;
+    const staged = await phases.stages(events, bad, {
       check() {
-        if (!batch.stillOwned()) throw new PartitionRevoked(`partition ${batch.partition} revoked`);
+        if (!stillOwned()) throw new PartitionRevoked(`partition ${partition} revoked`);
       },
       isAbandon: (e) => e instanceof PartitionRevoked,
-      onRetry: () => void batch.heartbeat().catch(() => {}),
-      logFields: { partition: batch.partition },
+      onRetry: () => void heartbeat().catch(() => {}),
+      logFields: { partition },
       waiting: '(consumption waits)',
     });
-    metrics.committed.inc();
+    return { stored: phases.sinks(staged).then(() => metrics.committed.inc()) };
   };
 }

@@ -84,13 +84,14 @@ export function registerProcess(program: Command): void {
           logger.info({ topic: config.source.topic, groupId: config.source.groupId, stages: stages.map((s) => s.name), sinks: sinks.map((s) => s.name) }, 'processing');
           state.healthy = true;
           state.detail = 'processing';
+          // Takes the partition, not the batch: a pending batch must not keep its messages alive.
+          const abandoned = (partition: number) => (err: unknown) => {
+            if (err instanceof PartitionRevoked) logger.info({ partition }, 'batch abandoned uncommitted: partition revoked or stopping');
+            throw err;
+          };
           await consumer.run(async (batch) => {
-            try {
-              await handle(batch);
-            } catch (err) {
-              if (err instanceof PartitionRevoked) logger.info({ partition: batch.partition }, 'batch abandoned uncommitted: partition revoked or stopping');
-              throw err;
-            }
+            const { stored } = await handle(batch).catch(abandoned(batch.partition));
+            return { stored: stored.catch(abandoned(batch.partition)) };
           });
           const outcome = await Promise.race([stopped, consumer.crashed.then((err) => ({ err }))]);
           state.healthy = false;
