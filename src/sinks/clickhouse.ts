@@ -38,6 +38,15 @@ export const clickhouseSinkSchema = z
       .default(false)
       .describe('Server-side batching (async_insert with wait_for_async_insert=1, so a write is still acknowledged only once stored). ClickHouse >= 21.11; ignored, with a warning, on older servers.'),
     requestTimeoutMs: z.number().int().positive().default(30_000).describe('Give up on one request after this long (it is then retried).'),
+    insertMinRows: z
+      .number()
+      .int()
+      .min(0)
+      .default(10_000)
+      .describe(
+        'Rows an INSERT waits for, from every batch the processor has pending (source.maxPendingEvents), up to insertMaxWaitMs. Every INSERT makes a part on the server: bigger, fewer inserts cost it several times less per event. 0: insert what is there at once.',
+      ),
+    insertMaxWaitMs: z.number().int().min(0).default(1000).describe('How long rows may wait for insertMinRows before they are inserted anyway: the added delay of a quiet stream.'),
     ttlDays: ttlDaysSchema,
   })
   .strict()
@@ -52,7 +61,8 @@ export async function createClickHouseSink(config: ClickHouseSinkConfig, deps: S
       ? { cert: Buffer.from(readPem('clickhouse.tls.certFile', config.tls.certFile)), key: Buffer.from(readPem('clickhouse.tls.keyFile', config.tls.keyFile)) }
       : {}),
   };
-  const store = await createClickHouseStore({ ...config, tls }).catch((err: unknown) => {
+  const insertBatch = { minRows: config.insertMinRows, maxWaitMs: config.insertMaxWaitMs };
+  const store = await createClickHouseStore({ ...config, tls, insertBatch }).catch((err: unknown) => {
     throw asThrownStoreError(err);
   });
   if (config.asyncInsert && !store.asyncInsert) deps.logger.warn({ sink: 'clickhouse', version: store.version }, 'asyncInsert needs ClickHouse 21.11 or newer; inserting synchronously');

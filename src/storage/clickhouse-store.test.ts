@@ -87,3 +87,32 @@ test('a server failure that is not about the data reaches every caller of the gr
   await again;
   assert.deepEqual(server.inserts, [['b', 'c']]);
 });
+
+test('with minRows, an insert waits for more rows until maxWaitMs since its oldest ones, then goes with what is there', async () => {
+  const server = fakeServer();
+  const insert = coalesceInserts(server.send, { minRows: 100, maxWaitMs: 80 });
+  const started = Date.now();
+  const a = insert('t', COLUMNS, ['a1', 'a2']);
+  await new Promise((r) => setTimeout(r, 20));
+  const b = insert('t', COLUMNS, ['b1']);
+  assert.equal(server.held.length, 0, 'nothing sent before maxWaitMs with fewer than minRows');
+  while (server.held.length === 0) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(Date.now() - started >= 75, `sent after ${Date.now() - started} ms`);
+  await server.release();
+  await Promise.all([a, b]);
+  assert.deepEqual(server.inserts, [['a1', 'a2', 'b1']]);
+});
+
+test('with minRows, an insert goes at once when its rows reach minRows', async () => {
+  const server = fakeServer();
+  const insert = coalesceInserts(server.send, { minRows: 3, maxWaitMs: 60_000 });
+  const a = insert('t', COLUMNS, ['a1', 'a2']);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(server.held.length, 0);
+  const b = insert('t', COLUMNS, ['b1']);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(server.held.length, 1, 'three rows: sent without waiting');
+  await server.release();
+  await Promise.all([a, b]);
+  assert.deepEqual(server.inserts, [['a1', 'a2', 'b1']]);
+});

@@ -18,6 +18,8 @@ export interface ClickHouseStoreOptions {
   asyncInsert: boolean;
   /** For an https:// url: the CA to trust instead of the system ones, and a client certificate. */
   tls?: { ca_cert: Buffer; cert?: Buffer; key?: Buffer };
+  /** An INSERT waits up to `maxWaitMs` for at least `minRows` rows (see coalesceInserts). */
+  insertBatch?: InsertBatching;
 }
 
 export interface ClickHouseStore extends EventStore {
@@ -60,7 +62,7 @@ export async function createClickHouseStore(opts: ClickHouseStoreOptions): Promi
         // One chunk: the client streams raw formats, and Readable.from of a string would iterate its characters.
         const values = Readable.from([Buffer.from(payload)], { objectMode: false });
         await client.insert({ table: qualifiedTable, columns: columns as [string, ...string[]], format: 'TabSeparated', values, clickhouse_settings: insertSettings });
-      }),
+      }, opts.insertBatch),
       close: () => client.close(),
     };
   } catch (err) {
@@ -76,30 +78,67 @@ async function selectVersion(client: ClickHouseClient): Promise<string> {
 
 type InsertFn = (qualifiedTable: string, columns: readonly string[], lines: readonly string[]) => Promise<void>;
 
+export interface InsertBatching {
+  /** Rows an INSERT waits for (0: none). */
+  minRows: number;
+  /** How long the oldest waiting rows may wait for `minRows`. */
+  maxWaitMs: number;
+}
+
 /**
  * Group commit: one INSERT in flight per table and column list; inserts asked for meanwhile
- * (other partitions' batches, with source.partitionsConsumedConcurrently > 1) wait and go
- * together as the next one. Each caller still resolves only once its own lines are stored.
+ * (other partitions' batches, and with source.maxPendingEvents the next batches of the same
+ * partitions) wait and go together as the next one. Before it starts, an INSERT waits up to
+ * `maxWaitMs` (since its oldest rows arrived) for `minRows` rows. Each caller still resolves only
+ * once its own lines are stored.
  *
  * On a server every INSERT makes a part of its own, a few files per column (~760 for the legacy
  * layout on 18.16), so fewer, bigger inserts cost the server less per event than many small
- * ones side by side, and there is never more than one insert per table to wait for.
+ * ones side by side (ClickHouse's advice: 10,000 to 100,000 rows, about one INSERT per second),
+ * and there is never more than one insert per table to wait for.
  *
  * A combined insert the server refuses for its data is tried again per caller, so a refusal
  * only ever reaches the caller whose lines were refused (event-table bisects them). Any other
  * failure (server down, timeout, fatal) reaches every caller of the group.
  */
-export function coalesceInserts(send: (qualifiedTable: string, columns: readonly string[], payload: string) => Promise<void>): InsertFn {
+export function coalesceInserts(
+  send: (qualifiedTable: string, columns: readonly string[], payload: string) => Promise<void>,
+  batching: InsertBatching = { minRows: 0, maxWaitMs: 0 },
+): InsertFn {
   interface Waiting {
     lines: readonly string[];
+    since: number;
     resolve(): void;
     reject(err: unknown): void;
   }
-  const queues = new Map<string, Waiting[]>();
+  interface Queue {
+    waiting: Waiting[];
+    rows: number;
+    /** Wakes a drain that waits for more rows. */
+    grew?: () => void;
+  }
+  const queues = new Map<string, Queue>();
 
-  const drain = async (key: string, qualifiedTable: string, columns: readonly string[], queue: Waiting[]) => {
-    while (queue.length) {
-      const group = queue.splice(0);
+  /** Until the queue holds minRows rows or its oldest rows waited maxWaitMs. */
+  const enoughRows = async (queue: Queue) => {
+    while (queue.rows < batching.minRows) {
+      const left = queue.waiting[0]!.since + batching.maxWaitMs - Date.now();
+      if (left <= 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        queue.grew = resolve;
+        timer = setTimeout(resolve, left);
+      });
+      clearTimeout(timer);
+      queue.grew = undefined;
+    }
+  };
+
+  const drain = async (key: string, qualifiedTable: string, columns: readonly string[], queue: Queue) => {
+    while (queue.waiting.length) {
+      if (queue.rows < batching.minRows) await enoughRows(queue);
+      const group = queue.waiting.splice(0);
+      queue.rows = 0;
       try {
         await send(qualifiedTable, columns, group.length === 1 ? tsvPayload(group[0]!.lines) : group.map((w) => tsvPayload(w.lines)).join(''));
         for (const w of group) w.resolve();
@@ -117,12 +156,15 @@ export function coalesceInserts(send: (qualifiedTable: string, columns: readonly
   return (qualifiedTable, columns, lines) =>
     new Promise<void>((resolve, reject) => {
       const key = `${qualifiedTable}(${columns.join(',')})`;
+      const waiting: Waiting = { lines, since: Date.now(), resolve, reject };
       const queue = queues.get(key);
       if (queue) {
-        queue.push({ lines, resolve, reject });
+        queue.waiting.push(waiting);
+        queue.rows += lines.length;
+        queue.grew?.();
         return;
       }
-      const fresh: Waiting[] = [{ lines, resolve, reject }];
+      const fresh: Queue = { waiting: [waiting], rows: lines.length };
       queues.set(key, fresh);
       void drain(key, qualifiedTable, columns, fresh);
     });
