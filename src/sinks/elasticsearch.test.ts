@@ -303,6 +303,16 @@ test('a batch is split into bulk requests by maxBulkBytes, at most `concurrency`
   assert.deepEqual(out.failed.map((f) => f.event), [events[7]]);
 });
 
+test('batches written at the same time share `concurrency`: the sink never has more bulk requests in flight', async () => {
+  const fake = fakeApi();
+  const sink = await sinkWith(fake, { maxBulkBytes: 1024, concurrency: 2 });
+  const batch = (from: number) => Array.from({ length: 10 }, (_, n) => event(from + n, { page_title: 'x'.repeat(300) }));
+  const outs = await Promise.all([sink.write(batch(0)), sink.write(batch(100)), sink.write(batch(200))]);
+  assert.equal(fake.maxInFlight(), 2);
+  assert.equal(fake.calls.flatMap((c) => c.items).length, 30, 'every event sent once');
+  assert.deepEqual(outs.map((o) => o.failed.length), [0, 0, 0]);
+});
+
 test('after one bulk request fails, no new request starts and the write throws once the others settled', async () => {
   let started = 0;
   const fake = fakeApi((_item, call) => (call === 0 ? new errors.ConnectionError('socket hang up') : { status: 201 }));

@@ -99,7 +99,7 @@ export const elasticsearchSinkSchema = z
       .default({})
       .describe('The index template with explicit mappings.'),
     maxBulkBytes: z.number().int().min(1024).default(5 * 1024 * 1024).describe('Split a batch into bulk requests of at most this many bytes.'),
-    concurrency: z.number().int().min(1).max(16).default(2).describe('Bulk requests of one batch in flight at once.'),
+    concurrency: z.number().int().min(1).max(16).default(2).describe('Bulk requests in flight at once, across every batch the processor has pending.'),
     itemRetry: z
       .object({
         maxAttempts: z.number().int().min(1).default(5).describe('Bulk attempts for items rejected with 429/502/503/504 within one write.'),
@@ -310,6 +310,21 @@ export async function createElasticsearchSink(config: ElasticsearchSinkConfig, d
     }
   }
 
+  // The sink's bulk requests in flight, across batches: the processor's pending batches overlap
+  // their writes, and each would otherwise bring `concurrency` requests of its own.
+  let inFlight = 0;
+  const waitingForSlot: Array<() => void> = [];
+  async function inSlot<T>(fn: () => Promise<T>): Promise<T> {
+    while (inFlight >= config.concurrency) await new Promise<void>((resolve) => waitingForSlot.push(resolve));
+    inFlight++;
+    try {
+      return await fn();
+    } finally {
+      inFlight--;
+      waitingForSlot.shift()?.();
+    }
+  }
+
   return {
     name: 'elasticsearch',
     async write(events) {
@@ -335,8 +350,8 @@ export async function createElasticsearchSink(config: ElasticsearchSinkConfig, d
         pending.push({ position, event, action, source, bytes: Buffer.byteLength(action) + Buffer.byteLength(source) + 2 });
       });
 
-      // A small pool: at most `concurrency` bulk requests in flight; after a failure no new
-      // request starts, and write settles only when the ones in flight have.
+      // At most `concurrency` bulk requests in flight (with other batches' too); after a failure no
+      // new request starts, and write settles only when the ones in flight have.
       const chunks = chunksOf(pending, config.maxBulkBytes);
       let next = 0;
       let firstError: unknown;
@@ -344,7 +359,7 @@ export async function createElasticsearchSink(config: ElasticsearchSinkConfig, d
         while (next < chunks.length && firstError === undefined) {
           const chunk = chunks[next++] as PendingItem[];
           try {
-            failed.push(...(await sendChunk(chunk)));
+            failed.push(...(await inSlot(() => sendChunk(chunk))));
           } catch (e) {
             firstError ??= e;
           }
