@@ -24,8 +24,11 @@
  * `--concurrency N`: batches of N partitions handled at once (source.partitionsConsumedConcurrently in
  * cli mode; inprocess splits the events into N partitions by key and handles one batch of each at
  * a time), so one partition's insert overlaps another's stages. Both variants get the same value.
+ * `--max-pending N` (cli): source.maxPendingEvents, events past the stages waiting for the sinks
+ * (default: the processor's default; 0 stores each batch before fetching the next), and
+ * `--insert-min-rows N` (cli): the ClickHouse sink's insertMinRows (inprocess: always 0).
  *
- *   npx tsc -p tsconfig.json && node dist/bench/storage/run.js [--events 100000] [--mode inprocess|cli|both] [--batch 650] [--max-bytes B] [--concurrency 1] [--only enrich,profile,clickhouse] [--shared] [--cpu-prof]
+ *   npx tsc -p tsconfig.json && node dist/bench/storage/run.js [--events 100000] [--mode inprocess|cli|both] [--batch 650] [--max-bytes B] [--concurrency 1] [--max-pending N] [--insert-min-rows N] [--only enrich,profile,clickhouse] [--shared] [--cpu-prof]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,6 +57,8 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '1' },
     only: { type: 'string' },
     'max-bytes': { type: 'string' },
+    'max-pending': { type: 'string' },
+    'insert-min-rows': { type: 'string' },
     shared: { type: 'boolean', default: false },
     'cpu-prof': { type: 'boolean', default: false },
   },
@@ -108,7 +113,10 @@ function stagesOf(v: Variant, servers: Servers, prefix: string): unknown[] {
   return stages;
 }
 
-const clickhouseSinkOf = (servers: Servers, table: string) => ({ type: 'clickhouse', url: servers.clickhouseUrl, table }) as const;
+/** `insertMinRows`: the sink's default unless --insert-min-rows; inprocess awaits each batch, so it never waits for rows (0). */
+const clickhouseSinkOf = (servers: Servers, table: string, insertMinRows?: number) =>
+  ({ type: 'clickhouse', url: servers.clickhouseUrl, table, ...(insertMinRows !== undefined ? { insertMinRows } : {}) }) as const;
+const insertMinRowsArg = () => (args['insert-min-rows'] !== undefined ? Number(args['insert-min-rows']) : undefined);
 
 type Measured = Pick<Result, 'seconds' | 'cpuMs' | 'inserts'>;
 
@@ -157,7 +165,7 @@ async function runInProcess(v: Variant, messages: RawMessage[], batchSize: numbe
   const sinks: Sink[] = [];
   if (v.clickhouse) {
     cleanup.tables.push(table);
-    sinks.push(await createClickHouseSink(clickhouseSinkSchema.parse(clickhouseSinkOf(servers, table)), deps));
+    sinks.push(await createClickHouseSink(clickhouseSinkSchema.parse(clickhouseSinkOf(servers, table, 0)), deps));
   }
   let stored = 0;
   const batchStep = async (slice: RawMessage[]) => {
@@ -197,9 +205,16 @@ async function runCli(v: Variant, raw: string, n: number, dir: string, servers: 
     groupId,
     badTopic: `${raw}-bad`,
     stages: stagesOf(v, servers, prefix),
-    sinks: [v.clickhouse ? clickhouseSinkOf(servers, table) : { type: 'file', path: '/dev/null', fsync: false }],
-    source: { ...(args['max-bytes'] ? { maxBytesPerPartition: Number(args['max-bytes']) } : {}), partitionsConsumedConcurrently: Number(args.concurrency) },
-    nodeArgs: args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${join(process.cwd(), 'bench/out')}`] : [],
+    sinks: [v.clickhouse ? clickhouseSinkOf(servers, table, insertMinRowsArg()) : { type: 'file', path: '/dev/null', fsync: false }],
+    source: {
+      ...(args['max-bytes'] ? { maxBytesPerPartition: Number(args['max-bytes']) } : {}),
+      ...(args['max-pending'] !== undefined ? { maxPendingEvents: Number(args['max-pending']) } : {}),
+      partitionsConsumedConcurrently: Number(args.concurrency),
+    },
+    nodeArgs: [
+      ...(args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${join(process.cwd(), 'bench/out')}`] : []),
+      ...(process.env.TAILPLOW_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    ],
   });
   let peak = 0;
   try {
