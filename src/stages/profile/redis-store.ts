@@ -13,7 +13,7 @@ import { PROFILE_RULES, SNAPSHOT_FIELDS, type ProfileInput, type ProfileResult, 
 
 /**
  * ARGV: [1] batch JSON [{id, d?, u?, n?, v}], [2] key prefix, [3] dedup window s, [4] ttl s (0: none).
- * Returns per event {status, visitor, snapshot, field1, value1, ...} or {'anonymous'}: all fields of
+ * Returns, as one JSON array, per event [status, visitor, snapshot, field1, value1, ...] or ['anonymous']: all fields of
  * the profile on a visitor's first event in the batch, then only those changed since its previous one.
  * Mirrors rules.ts (the rules) and embedded-store.ts (links, de-duplication, TTL) line by line.
  */
@@ -188,7 +188,8 @@ for _, visitor in ipairs(order) do
     end
   end
 end
-return out
+-- One JSON string: a nested RESP reply of the same content costs the client several times more to parse.
+return cjson.encode(out)
 `;
 
 export interface RedisProfileStoreOptions extends ProfileStoreOptions {
@@ -199,7 +200,8 @@ export interface RedisProfileStoreOptions extends ProfileStoreOptions {
 type Reply = [ProfileStatus, ...string[]];
 
 interface ProfileCommands {
-  tailplowProfileApply(batch: string, prefix: string, windowSeconds: string, ttlSeconds: string): Promise<Reply[]>;
+  /** The replies as one JSON array of Reply. */
+  tailplowProfileApply(batch: string, prefix: string, windowSeconds: string, ttlSeconds: string): Promise<string>;
 }
 
 /**
@@ -274,7 +276,7 @@ export function createRedisProfileStore(redis: Redis, opts: RedisProfileStoreOpt
       let replies: Reply[];
       try {
         await waitReady(redis, opts.readyTimeoutMs ?? 5000);
-        replies = await client.tailplowProfileApply(JSON.stringify(batch), opts.prefix, String(opts.dedupWindowSeconds), String(opts.ttlSeconds));
+        replies = JSON.parse(await client.tailplowProfileApply(JSON.stringify(batch), opts.prefix, String(opts.dedupWindowSeconds), String(opts.ttlSeconds))) as Reply[];
       } catch (err) {
         // Whether the script ran or not, re-applying the batch is safe: it is idempotent per event_id.
         if (err instanceof RetriableError) throw err;
