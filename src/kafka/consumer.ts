@@ -73,9 +73,9 @@ export interface GroupConsumer {
   /** Runs until stop(); a batch's offsets are committed once it and every earlier one of its partition are stored. */
   run(handle: BatchHandler): Promise<void>;
   /**
-   * Resolves with the error when kafkajs gave up for good (a crash it does not restart from, e.g.
-   * "the coordinator is not aware of this member" after an eviction): the member then consumes
-   * nothing until it is replaced by a new consumer.
+   * Resolves with the error when kafkajs gave up for good (a crash it does not restart from, e.g. a
+   * non-retriable error while rejoining): the member then consumes nothing until it is replaced by
+   * a new consumer.
    */
   readonly crashed: Promise<unknown>;
   /** Stops fetching, waits (up to drainTimeoutMs) for pending batches to be stored and committed, leaves the group. */
@@ -94,6 +94,8 @@ export async function createGroupConsumer(kafka: Kafka, conf: ConsumerConfig): P
   consumer.on(consumer.events.CRASH, (e) => {
     if (!e.payload.restart) onCrashed(e.payload.error);
   });
+  let stopping = false;
+  const handling = new Set<Promise<void>>();
   // A pending batch that failed: the partition is fetched again from it, and the next batch handed
   // to us throws the error, so kafkajs treats it as if the handler had thrown (it restarts from the
   // committed offsets).
@@ -116,8 +118,6 @@ export async function createGroupConsumer(kafka: Kafka, conf: ConsumerConfig): P
   await consumer.connect();
   await consumer.subscribe({ topics: [conf.topic], fromBeginning: conf.fromBeginning });
 
-  let stopping = false;
-  const handling = new Set<Promise<void>>();
   return {
     crashed,
     async run(handle) {
@@ -150,7 +150,9 @@ export async function createGroupConsumer(kafka: Kafka, conf: ConsumerConfig): P
             // Bounded memory: consumption waits while too much is pending, heartbeating meanwhile.
             // A failed heartbeat means a rebalance: return, so kafkajs can rejoin (what is pending is then redone).
             while (queue.pendingEvents > conf.maxPendingEvents && !stopping) {
-              await Promise.race([queue.changed(), new Promise((r) => setTimeout(r, 3000))]);
+              let timer: NodeJS.Timeout | undefined;
+              await Promise.race([queue.changed(), new Promise((r) => (timer = setTimeout(r, 3000)))]);
+              clearTimeout(timer);
               if (!(await heartbeat().then(() => true, () => false))) break;
             }
           })();
