@@ -112,6 +112,12 @@ export async function createGroupConsumer(kafka: Kafka, conf: ConsumerConfig): P
       }
     },
   });
+  /** Waits up to drainTimeoutMs for every pending batch to be stored and committed. */
+  const drainPending = async () => {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([queue.drained(), new Promise((r) => (timer = setTimeout(r, conf.drainTimeoutMs)))]);
+    clearTimeout(timer);
+  };
   // After a rebalance kafkajs fetches every assigned partition again from its committed offset:
   // what was pending is redone, so none of it may be committed any more.
   consumer.on(consumer.events.GROUP_JOIN, () => queue.reset());
@@ -147,13 +153,23 @@ export async function createGroupConsumer(kafka: Kafka, conf: ConsumerConfig): P
             const stored = accepted ? accepted.stored : Promise.resolve();
             queued = queue.add({ partition: batch.partition, firstOffset: first, nextOffset: (BigInt(last) + 1n).toString(), events: batch.messages.length, stored });
             resolveOffset(last);
+            const beat = () => heartbeat().then(() => undefined, (err: unknown) => err ?? new Error('heartbeat failed'));
+            let beatError: unknown;
             // Bounded memory: consumption waits while too much is pending, heartbeating meanwhile.
-            // A failed heartbeat means a rebalance: return, so kafkajs can rejoin (what is pending is then redone).
-            while (queue.pendingEvents > conf.maxPendingEvents && !stopping) {
+            while (queue.pendingEvents > conf.maxPendingEvents && !stopping && beatError === undefined) {
               let timer: NodeJS.Timeout | undefined;
               await Promise.race([queue.changed(), new Promise((r) => (timer = setTimeout(r, 3000)))]);
               clearTimeout(timer);
-              if (!(await heartbeat().then(() => true, () => false))) break;
+              beatError = await beat();
+            }
+            // kafkajs heartbeats after every batch anyway (at most once per interval); doing it here
+            // lets a rebalance wait until what is pending is stored and committed (commits of the
+            // current generation are accepted until the group has rejoined), so the partitions'
+            // next owners, this member included, start after it instead of storing it again.
+            beatError ??= await beat();
+            if (beatError !== undefined) {
+              if ((beatError as { type?: string }).type === 'REBALANCE_IN_PROGRESS') await drainPending();
+              throw beatError;
             }
           })();
           handling.add(work);
@@ -173,9 +189,7 @@ export async function createGroupConsumer(kafka: Kafka, conf: ConsumerConfig): P
         // Never ran, or already crashed: nothing is being fetched.
       }
       await Promise.allSettled(handling);
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([queue.drained(), new Promise((r) => (timer = setTimeout(r, conf.drainTimeoutMs)))]);
-      clearTimeout(timer);
+      await drainPending();
       await consumer.disconnect();
     },
   };

@@ -3,8 +3,8 @@
 // whose inserts the store combines (storage/clickhouse-store.ts coalesceInserts): two processes
 // in one group over 4 partitions, one stops (SIGTERM) while input flows, so the group rebalances
 // with inserts in flight. Every event must be stored, and stored once: a batch is committed only
-// after the (combined) insert holding it was acknowledged, and kafkajs gives a partition up only
-// after its running batches finished, so the successor redoes nothing.
+// after the (combined) insert holding it was acknowledged, and a member stores and commits its
+// pending batches before it leaves or rejoins (kafka/consumer.ts), so the successor redoes nothing.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
