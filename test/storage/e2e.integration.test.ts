@@ -137,8 +137,8 @@ test('replayed twice, processor killed -9 once: one ClickHouse row and one Elast
       { type: 'clickhouse', url: clickhouseUrl(), table },
       { type: 'elasticsearch', nodes: [elasticsearchUrl()], index, template: { shards: 1, replicas: 0 } },
     ],
-    // Small fetches: many batches, so the kill lands between commits with work in flight.
-    source: { maxBytesPerPartition: 32 * 1024, sessionTimeoutMs: 6000 },
+    // Small fetches and little pending: commits in small steps, so the kill lands between them with work in flight.
+    source: { maxBytesPerPartition: 32 * 1024, sessionTimeoutMs: 6000, maxPendingEvents: 300 },
   };
 
   // First replay, then a processor killed while it is part-way through.
