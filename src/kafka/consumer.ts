@@ -40,7 +40,7 @@ export const consumerSchema = z
       .int()
       .min(0)
       .default(30_000)
-      .describe('On stop, how long to wait for the sinks to store what is pending so its offsets can be committed; what is still pending then is consumed again at the next start.'),
+      .describe('On stop, and before this member rejoins in a rebalance, how long to wait for the sinks to store what is pending so its offsets can be committed; what is still pending then is consumed again (by whichever member gets its partition).'),
   })
   .strict();
 export type ConsumerConfig = z.infer<typeof consumerSchema>;
