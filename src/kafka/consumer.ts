@@ -78,6 +78,8 @@ export interface GroupConsumer {
    * a new consumer.
    */
   readonly crashed: Promise<unknown>;
+  /** Events handed over whose batches are not stored yet. */
+  readonly pendingEvents: number;
   /** Stops fetching, waits (up to drainTimeoutMs) for pending batches to be stored and committed, leaves the group. */
   stop(): Promise<void>;
 }
@@ -126,6 +128,9 @@ export async function createGroupConsumer(kafka: Kafka, conf: ConsumerConfig): P
 
   return {
     crashed,
+    get pendingEvents() {
+      return queue.pendingEvents;
+    },
     async run(handle) {
       await consumer.run({
         autoCommit: false,

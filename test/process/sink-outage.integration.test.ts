@@ -80,8 +80,10 @@ test(`the kafka sink's cluster down for ${OUTAGE_MS / 1000} s: consumption pause
     await sleep(Math.max(0, OUTAGE_MS - (performance.now() - stoppedAt)));
     const end = await groupProgress(admin, groupId, raw);
     const errors = await processor.metric('tailplow_sink_errors_total');
-    t.diagnostic(`during the outage: lag ${mid.end - mid.committed} after ${OUTAGE_MS / 2000} s, ${end.end - end.committed} after ${OUTAGE_MS / 1000} s; committed moved by ${end.committed - mid.committed}; tailplow_sink_errors_total ${errors}`);
+    const pending = await processor.metric('tailplow_events_pending');
+    t.diagnostic(`during the outage: lag ${mid.end - mid.committed} after ${OUTAGE_MS / 2000} s, ${end.end - end.committed} after ${OUTAGE_MS / 1000} s; committed moved by ${end.committed - mid.committed}; tailplow_sink_errors_total ${errors}; tailplow_events_pending ${pending}`);
     assert.ok(errors > 0, 'the outage shows in tailplow_sink_errors_total');
+    assert.ok(pending > 0, 'events wait for the sink: tailplow_events_pending');
     assert.ok(end.end - end.committed > mid.end - mid.committed, 'lag grows while the sink is down');
     assert.ok(end.end - end.committed >= (RATE * OUTAGE_MS) / 2000, 'consumption paused');
 
@@ -99,6 +101,7 @@ test(`the kafka sink's cluster down for ${OUTAGE_MS / 1000} s: consumption pause
     const ids = all.ids.slice(0, produced);
     await out.waitForAll(ids, 120_000);
     await waitFor(async () => (await groupProgress(admin, groupId, raw)).committed === produced, 30_000);
+    await waitFor(async () => (await processor.metric('tailplow_events_pending')) === 0, 10_000);
     clearInterval(sampler);
     const max = Math.max(...rss);
     t.diagnostic(`${produced} events produced; ${out.messages} in the sink topic, 0 missing, ${out.duplicates()} duplicates`);

@@ -89,6 +89,7 @@ export function registerProcess(program: Command): void {
             if (err instanceof PartitionRevoked) logger.info({ partition }, 'batch abandoned uncommitted: partition revoked or stopping');
             throw err;
           };
+          const showPending = setInterval(() => metrics.pending.set(consumer.pendingEvents), 1000).unref();
           await consumer.run(async (batch) => {
             const { stored } = await handle(batch).catch(abandoned(batch.partition));
             return { stored: stored.catch(abandoned(batch.partition)) };
@@ -97,6 +98,8 @@ export function registerProcess(program: Command): void {
           state.healthy = false;
           state.detail = outcome === 'stop' ? 'stopping' : 'consumer crashed; reconnecting';
           await consumer.stop().catch((err: unknown) => logger.warn({ err: String(err) }, 'closing the consumer failed'));
+          clearInterval(showPending);
+          metrics.pending.set(consumer.pendingEvents);
           if (outcome === 'stop') break;
           crashes++;
           const delayMs = backoffDelay(crashes - 1, { initialMs: 500, maxMs: 30_000, maxAttempts: Infinity }, () => 1);
