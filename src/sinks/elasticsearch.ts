@@ -19,6 +19,7 @@ import { buildIndexTemplate, compileIndexName, eventDocument, indexNameProblem }
 import { backoffDelay, RetriableError, sleep as realSleep, type RetryPolicy } from '../util/retry';
 import type { Sink, SinkDeps } from './sink';
 import { isTlsVerificationError, readPem } from '../util/tls';
+import { InFlightWindow } from '../util/window';
 
 /** Why an event was not stored (closed set: metric label and bad-row message prefix). */
 export type ElasticsearchFailureReason =
@@ -312,16 +313,13 @@ export async function createElasticsearchSink(config: ElasticsearchSinkConfig, d
 
   // The sink's bulk requests in flight, across batches: the processor's pending batches overlap
   // their writes, and each would otherwise bring `concurrency` requests of its own.
-  let inFlight = 0;
-  const waitingForSlot: Array<() => void> = [];
+  const slots = new InFlightWindow(config.concurrency);
   async function inSlot<T>(fn: () => Promise<T>): Promise<T> {
-    while (inFlight >= config.concurrency) await new Promise<void>((resolve) => waitingForSlot.push(resolve));
-    inFlight++;
+    await slots.acquire(1);
     try {
       return await fn();
     } finally {
-      inFlight--;
-      waitingForSlot.shift()?.();
+      slots.release(1);
     }
   }
 
