@@ -1,7 +1,8 @@
 /**
  * The processor's batch step: messages -> events -> stages in order -> every sink -> bad rows.
- * It resolves once the stages ran, with `stored`, which settles only when every sink acknowledged
- * and the bad rows are in Kafka, so the consumer commits exactly what is stored. Bad data costs one
+ * It resolves once the batch is decoded, with `stored`, which settles only when the stages ran,
+ * every sink acknowledged and the bad rows are in Kafka, so the consumer commits exactly what is
+ * stored. Bad data costs one
  * event (a bad row); a sink or store that is down is retried with backoff while consumption waits
  * (memory stays bounded: the consumer's maxPendingEvents).
  *
@@ -28,9 +29,9 @@ export interface BatchProcessorOptions {
 }
 
 /**
- * Resolves once the batch went through the stages (in partition order: the consumer hands a
- * partition's next batch only then); `stored` settles when every sink acknowledged it and its bad
- * rows are in Kafka, which is when the consumer may commit it.
+ * Resolves once the batch is decoded; `stored` settles when it went through the stages (a
+ * partition's batches in order) and every sink acknowledged it and its bad rows are in Kafka,
+ * which is when the consumer may commit it.
  */
 export type BatchProcessor = (batch: ConsumedBatch) => Promise<{ stored: Promise<void> }>;
 
@@ -166,6 +167,8 @@ export function createBatchProcessor(
 ): BatchProcessor {
   const now = opts.now ?? Date.now;
   const phases = createStageSinkPhases(stages, sinks, badRows, metrics, logger, opts);
+  /** Per partition, the stages of its latest batch: the next one's start after them. */
+  const staging = new Map<number, Promise<StagedBatch>>();
 
   return async (batch) => {
     metrics.consumed.inc(batch.messages.length);
@@ -188,7 +191,7 @@ export function createBatchProcessor(
     // The guard outlives the batch's messages (it stays with the batch until stored): it must not
     // hold them, or every pending batch would keep its fetch's buffers alive.
     const { partition, stillOwned, heartbeat } = batch;
-    const staged = await phases.stages(events, bad, {
+    const guard: BatchGuard = {
       check() {
         if (!stillOwned()) throw new PartitionRevoked(`partition ${partition} revoked`);
       },
@@ -196,7 +199,18 @@ export function createBatchProcessor(
       onRetry: () => void heartbeat().catch(() => {}),
       logFields: { partition },
       waiting: '(consumption waits)',
-    });
-    return { stored: phases.sinks(staged).then(() => metrics.committed.inc()) };
+    };
+    // The batch is accepted once decoded: the consumer fetches on while its stages wait for a
+    // store (the profile's Redis round trip), so this process parses and enriches the next
+    // batches meanwhile instead of idling. A partition's batches still go through the stages in
+    // order; when one fails, those chained behind it fail with it (and are fetched again).
+    const previous = staging.get(partition);
+    const staged = previous ? previous.then(() => phases.stages(events, bad, guard)) : phases.stages(events, bad, guard);
+    staging.set(partition, staged);
+    const forget = () => {
+      if (staging.get(partition) === staged) staging.delete(partition);
+    };
+    staged.then(forget, forget);
+    return { stored: staged.then((s) => phases.sinks(s)).then(() => metrics.committed.inc()) };
   };
 }
