@@ -14,8 +14,8 @@ import { createLineDecoder } from '../../src/pipeline/decode-lines';
 import type { SnowplowEvent } from '../../src/snowplow/event';
 import { createProfileStage, profileStageSchema } from '../../src/stages/profile';
 import { openEmbeddedProfileStore } from '../../src/stages/profile/embedded-store';
-import { createRedisClient, createRedisProfileStore } from '../../src/stages/profile/redis-store';
-import { profileKeys, VISITOR_PROFILE_SCHEMA, type ProfileInput, type ProfileStoreOptions, type VisitorProfile } from '../../src/stages/profile/spec';
+import { createRedisClient, createRedisProfileStore, type RedisProfileStoreOptions } from '../../src/stages/profile/redis-store';
+import { profileKeys, visitorProfileOf, VISITOR_PROFILE_SCHEMA, type ProfileInput, type ProfileStoreOptions, type VisitorProfile } from '../../src/stages/profile/spec';
 import { eventAt, inputsOf, profileStoreContract, uniquePrefix } from '../../src/stages/profile/store-contract';
 import { silentLogger } from '../../src/util/logger';
 import { RetriableError, withRetry } from '../../src/util/retry';
@@ -30,14 +30,16 @@ test.after(async () => {
   admin.disconnect();
 });
 
-function redisStore(opts: ProfileStoreOptions, url = redisUrl()) {
+function redisStore(opts: RedisProfileStoreOptions, url = redisUrl()) {
   prefixes.add(opts.prefix);
   return createRedisProfileStore(createRedisClient(url), opts, true);
 }
 
 profileStoreContract('redis', async (opts) => redisStore(opts));
+profileStoreContract('redis with cached profiles', async (opts) => redisStore({ ...opts, cacheVisitors: 100 }));
 
-function randomBatches(seed: number, batches: number, size: number): ProfileInput[][] {
+/** `linkedOnly`: every event with an id has a domain_userid (the cache's path); else 20 % have only user_id / network_userid. */
+function randomBatches(seed: number, batches: number, size: number, linkedOnly = false): ProfileInput[][] {
   // Seeded, so a failing sequence can be reproduced from its seed.
   const rnd = prng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
@@ -70,6 +72,10 @@ function randomBatches(seed: number, batches: number, size: number): ProfileInpu
         geo_country: maybe(0.5, pick(['DE', 'FR'])),
       });
       e.event_name = e.event;
+      if (linkedOnly && e.domain_userid === undefined) {
+        delete e.user_id;
+        delete e.network_userid;
+      }
       seen.push(e);
       events.push(e);
     }
@@ -100,6 +106,63 @@ test('redis and embedded stores give identical results for the same random batch
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('with cached profiles, redis gives the embedded store\'s results for the same random batches, through the cache and through the script', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tailplow-profile-cache-'));
+  try {
+    for (const [seed, linkedOnly] of [[4, true], [5, true], [6, false]] as const) {
+      const opts = { prefix: `${uniquePrefix()}${seed}:`, ttlSeconds: 0, dedupWindowSeconds: 3 * 3600 };
+      const paths = { cached: 0, full: 0 };
+      const r = redisStore({ ...opts, cacheVisitors: 3, onBatch: (path) => paths[path]++ });
+      const e = openEmbeddedProfileStore({ ...opts, path: join(dir, String(seed)) });
+      const statuses = new Map<string, number>();
+      for (const batch of randomBatches(seed, 30, 8, linkedOnly)) {
+        const fromRedis = await r.apply(batch);
+        assert.deepEqual(fromRedis, await e.apply(batch), `seed ${seed}`);
+        for (const x of fromRedis) statuses.set(x.status, (statuses.get(x.status) ?? 0) + 1);
+      }
+      // Redis holds what the script alone would have written: a fresh store without the cache reads the same profiles.
+      const check = inputsOf([eventAt(100_000, { domain_userid: 'd1' }), eventAt(100_000, { domain_userid: 'd2' })]);
+      const plain = redisStore(opts);
+      assert.deepEqual(await plain.apply(check), await e.apply(check), `seed ${seed}: stored state`);
+      await plain.close();
+      await r.close();
+      await e.close();
+      for (const s of ['applied', 'duplicate', 'stale', 'anonymous']) assert.ok((statuses.get(s) ?? 0) > 0, `seed ${seed}: no ${s} event in ${JSON.stringify([...statuses])}`);
+      if (linkedOnly) assert.ok(paths.cached >= 5 && paths.full > 0, `seed ${seed}: ${JSON.stringify(paths)}`);
+      else assert.ok(paths.full > 0, `seed ${seed}: ${JSON.stringify(paths)}`);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('two processors caching the same visitors take turns on one Redis: every event counts once, in order', async () => {
+  const opts = { prefix: uniquePrefix(), ttlSeconds: 0, dedupWindowSeconds: 3600 };
+  const paths = { cached: 0, full: 0 };
+  const onBatch = (path: 'cached' | 'full') => paths[path]++;
+  const a = redisStore({ ...opts, cacheVisitors: 100, onBatch });
+  const b = redisStore({ ...opts, cacheVisitors: 100, onBatch });
+  try {
+    const events: number[] = [];
+    for (let round = 0; round < 12; round++) {
+      const batch = inputsOf([eventAt(round * 2, { domain_userid: 'shared' }), eventAt(round * 2 + 1, { domain_userid: 'shared', event: 'page_ping', event_name: 'page_ping' })]);
+      // Twice on the same processor, then the other one: its cached profile is two batches behind.
+      const store = Math.floor(round / 2) % 2 === 0 ? a : b;
+      const results = await store.apply(batch);
+      events.push(...results.map((r) => visitorProfileOf(r)!.events));
+      if (round === 5) assert.deepEqual((await store.apply(batch)).map((r) => r.status), ['duplicate', 'duplicate'], 'a redelivery to the same processor');
+    }
+    assert.deepEqual(events, Array.from({ length: 24 }, (_, i) => i + 1));
+    // Rounds 4, 6 and 10 find their processor's cached profile behind, and the redelivery finds its
+    // ids remembered: the script decides those (and the cache forgets the profile, so round 8 reads
+    // it afresh). Every other batch went through the cache.
+    assert.deepEqual(paths, { cached: 9, full: 4 });
+  } finally {
+    await a.close();
+    await b.close();
   }
 });
 

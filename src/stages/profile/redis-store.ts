@@ -9,6 +9,7 @@ import type { ConnectionOptions } from 'node:tls';
 import type * as IoRedis from 'ioredis';
 import type { Redis, RedisOptions } from 'ioredis';
 import { RetriableError } from '../../util/retry';
+import { createCachedApply } from './redis-cache';
 import { PROFILE_RULES, SNAPSHOT_FIELDS, type ProfileInput, type ProfileResult, type ProfileStatus, type ProfileStore, type ProfileStoreOptions } from './spec';
 
 /**
@@ -195,6 +196,10 @@ return cjson.encode(out)
 export interface RedisProfileStoreOptions extends ProfileStoreOptions {
   /** How long `apply` waits for a (re)connection before it fails as retriable. */
   readyTimeoutMs?: number;
+  /** Profiles cached in this process (redis-cache.ts); 0 or absent: every batch runs PROFILE_SCRIPT. */
+  cacheVisitors?: number;
+  /** With the cache: told whether each batch went through it or through PROFILE_SCRIPT. */
+  onBatch?: (path: 'cached' | 'full') => void;
 }
 
 type Reply = [ProfileStatus, ...string[]];
@@ -269,20 +274,22 @@ function waitReady(redis: Redis, timeoutMs: number): Promise<void> {
 export function createRedisProfileStore(redis: Redis, opts: RedisProfileStoreOptions, ownsClient = false): ProfileStore {
   redis.defineCommand('tailplowProfileApply', { numberOfKeys: 0, lua: PROFILE_SCRIPT });
   const client = redis as Redis & ProfileCommands;
+  const full = async (inputs: ProfileInput[]): Promise<ProfileResult[]> => {
+    const batch = inputs.map((i) => ({ id: i.event_id, d: i.domain_userid, u: i.user_id, n: i.network_userid, v: i.values }));
+    return resultsOf(JSON.parse(await client.tailplowProfileApply(JSON.stringify(batch), opts.prefix, String(opts.dedupWindowSeconds), String(opts.ttlSeconds))) as Reply[]);
+  };
+  const apply = opts.cacheVisitors ? createCachedApply(redis, { ...opts, capacity: opts.cacheVisitors }, full) : full;
   return {
     async apply(inputs: ProfileInput[]): Promise<ProfileResult[]> {
       if (inputs.length === 0) return [];
-      const batch = inputs.map((i) => ({ id: i.event_id, d: i.domain_userid, u: i.user_id, n: i.network_userid, v: i.values }));
-      let replies: Reply[];
       try {
         await waitReady(redis, opts.readyTimeoutMs ?? 5000);
-        replies = JSON.parse(await client.tailplowProfileApply(JSON.stringify(batch), opts.prefix, String(opts.dedupWindowSeconds), String(opts.ttlSeconds))) as Reply[];
+        return await apply(inputs);
       } catch (err) {
-        // Whether the script ran or not, re-applying the batch is safe: it is idempotent per event_id.
+        // Whether a script ran or not, re-applying the batch is safe: it is idempotent per event_id.
         if (err instanceof RetriableError) throw err;
         throw new RetriableError(`Redis profile update failed: ${(err as Error).message}`, { cause: err });
       }
-      return resultsOf(replies);
     },
     async close() {
       if (ownsClient) redis.disconnect();
