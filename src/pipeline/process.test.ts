@@ -284,3 +284,61 @@ test('an error the sink calls non-retriable rejects the batch at once (nothing c
   assert.equal(broken.calls(), 1);
   assert.equal(await metricValue(metrics, 'tailplow_batches_committed_total'), 0);
 });
+
+// With a timeout: a processor that waits for the stages before accepting would never return here.
+test('a batch is accepted before its stages finish; a partition\'s next batch waits for them, another partition\'s does not', { timeout: 5000 }, async () => {
+  const gates = new Map<string, ReturnType<typeof deferred>>([['a1', deferred()], ['b1', deferred()]]);
+  const started: string[] = [];
+  const slowStage: Stage = {
+    name: 'slow',
+    async run(events): Promise<StageOutput> {
+      const first = events[0]!.event_id!;
+      started.push(first);
+      await gates.get(first)?.promise;
+      return { events, failed: [], dropped: {} };
+    },
+    close: async () => {},
+  };
+  const sink = recordingSink('s');
+  const handle = createBatchProcessor([slowStage], [sink], badRowCollector(), createProcessMetrics(new Registry()), silentLogger, { retry: fastRetry });
+  const onPartition = (partition: number, ids: string[]) => ({ ...batchOf(ids.map((id) => ev(id))), partition });
+  const a1 = await handle(onPartition(1, ['a1']));
+  const a2 = await handle(onPartition(1, ['a2']));
+  const b1 = await handle(onPartition(2, ['b1']));
+  const b2 = await handle(onPartition(2, ['b2']));
+  await stateOf(a2.stored);
+  assert.deepEqual(started, ['a1', 'b1'], 'each partition\'s second batch waits for its first');
+  gates.get('b1')!.release();
+  await b2.stored;
+  assert.deepEqual(sink.stored, ['b1', 'b2']);
+  assert.equal(await stateOf(a1.stored), 'pending');
+  gates.get('a1')!.release();
+  await a2.stored;
+  assert.deepEqual(started, ['a1', 'b1', 'b2', 'a2']);
+  assert.deepEqual(sink.stored, ['b1', 'b2', 'a1', 'a2']);
+});
+
+test('when a batch\'s stages fail, the batches of its partition chained behind it fail too and never run', async () => {
+  const ran: string[] = [];
+  const stage: Stage = {
+    name: 'picky',
+    async run(events): Promise<StageOutput> {
+      const id = events[0]!.event_id!;
+      ran.push(id);
+      await new Promise((r) => setTimeout(r, 5));
+      if (id === 'bad') throw new PartitionRevoked('gone');
+      return { events, failed: [], dropped: {} };
+    },
+    close: async () => {},
+  };
+  const sink = recordingSink('s');
+  const handle = createBatchProcessor([stage], [sink], badRowCollector(), createProcessMetrics(new Registry()), silentLogger, { retry: fastRetry });
+  const first = await handle(batchOf([ev('bad')]));
+  const second = await handle(batchOf([ev('next')]));
+  await assert.rejects(first.stored, PartitionRevoked);
+  await assert.rejects(second.stored, PartitionRevoked);
+  assert.deepEqual(ran, ['bad']);
+  // Once settled, the partition starts afresh (e.g. fetched again after the failure).
+  await (await handle(batchOf([ev('again')]))).stored;
+  assert.deepEqual(sink.stored, ['again']);
+});
