@@ -33,7 +33,7 @@ export const consumerSchema = z
       .min(0)
       .default(20_000)
       .describe(
-        'Events that went through the stages and wait for the sinks, across partitions, before consumption waits. The sinks of many batches then overlap and a ClickHouse sink stores them in one INSERT (far cheaper for the server than many small ones); offsets are still committed only over stored batches, in order. 0: each batch is stored before the next is fetched. Memory grows with it (a few KB per event).',
+        'Events accepted and not yet stored (in the stages or waiting for the sinks), across partitions, before consumption waits. The stages of the next batches then overlap the Redis round trips of earlier ones, the sinks of many batches overlap and a ClickHouse sink stores them in one INSERT (far cheaper for the server than many small ones); offsets are still committed only over stored batches, in order. 0: each batch goes through the stages and is stored before the next is fetched. Memory grows with it (a few KB per event).',
       ),
     drainTimeoutMs: z
       .number()

@@ -36,7 +36,7 @@ export function createProcessMetrics(registry = new Registry()): ProcessMetrics 
     sinkErrors: new Counter({ name: 'tailplow_sink_errors_total', help: 'Failed sink writes (each is retried)', labelNames: ['sink'], registers: r }),
     lag: new Gauge({ name: 'tailplow_consumer_lag', help: 'Messages behind the end of the partition', labelNames: ['partition'], registers: r }),
     committed: new Counter({ name: 'tailplow_batches_committed_total', help: 'Batches every sink stored: their offsets are committed once every earlier batch of their partition is stored too', registers: r }),
-    pending: new Gauge({ name: 'tailplow_events_pending', help: 'Events past the stages waiting for the sinks (bounded by source.maxPendingEvents)', registers: r }),
+    pending: new Gauge({ name: 'tailplow_events_pending', help: 'Events accepted and not yet stored: in the stages or waiting for the sinks (bounded by source.maxPendingEvents)', registers: r }),
     consumerRestarts: new Counter({ name: 'tailplow_consumer_restarts_total', help: 'Kafka consumers replaced after kafkajs gave up on them', registers: r }),
   };
 }
