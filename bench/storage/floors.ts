@@ -126,7 +126,7 @@ async function clickhouseFloorUs(url: string, pid: number, lines: string[], size
 }
 
 async function main(): Promise<void> {
-  const messages = withFreshIds(generateRawEvents(3000, { seed: 77, geoEvery: 5 }).messages, N, idPrefix()).messages;
+  const messages = withFreshIds(generateRawEvents(3000, { seed: 77, geoEvery: 5, startMs: Date.UTC(2026, 9, 15, 12) }).messages, N, idPrefix()).messages;
   const topic = uniqueName('bench-floors');
   await createTopics(kafkaBrokers(), [topic], { partitions: 4 });
   await produceRaw(kafkaBrokers(), topic, messages);
