@@ -73,7 +73,7 @@ test('profile stage: a store failure is thrown (the processor retries the batch)
 });
 
 test('profile config: defaults, redis fields, and the checks that name the field', () => {
-  assert.deepEqual(profileStageSchema.parse({ type: 'profile' }), { type: 'profile', keyPrefix: 'tailplow:', ttlSeconds: 0, dedupWindowSeconds: 86_400 });
+  assert.deepEqual(profileStageSchema.parse({ type: 'profile' }), { type: 'profile', keyPrefix: 'tailplow:', ttlSeconds: 0, dedupWindowSeconds: 86_400, cacheVisitors: 20_000 });
   assert.deepEqual(profileStageSchema.parse({ type: 'profile', redis: { url: 'redis://:pw@r:6379/2' }, ttlSeconds: 86_400 * 30 }).redis, {
     url: 'redis://:pw@r:6379/2',
     connectTimeoutMs: 5000,
