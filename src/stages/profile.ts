@@ -72,7 +72,7 @@ export const profileStageObjectSchema = z
       .min(0)
       .default(20_000)
       .describe(
-        'Redis only: profiles kept in this process (least recently used out first), so a batch needs Redis only to confirm and write them instead of running the rules there (~4x less Redis CPU per event). Results never depend on it: Redis confirms every cached profile before a write. About 1.5 KB per profile; 0: no cache.',
+        'Redis only: profiles kept in this process (least recently used out first), so a batch needs Redis only to confirm and write them instead of running the rules there (Redis then spends ~2.5x less CPU per event). Results never depend on it: Redis confirms every cached profile before a write. About 1 KB per profile; 0: no cache.',
       ),
   })
   .strict()
