@@ -285,20 +285,26 @@ test('an error the sink calls non-retriable rejects the batch at once (nothing c
   assert.equal(await metricValue(metrics, 'tailplow_batches_committed_total'), 0);
 });
 
-// With a timeout: a processor that waits for the stages before accepting would never return here.
-test('a batch is accepted before its stages finish; a partition\'s next batch waits for them, another partition\'s does not', { timeout: 5000 }, async () => {
-  const gates = new Map<string, ReturnType<typeof deferred>>([['a1', deferred()], ['b1', deferred()]]);
-  const started: string[] = [];
-  const slowStage: Stage = {
-    name: 'slow',
+/** A stage that passes every event on once `wait` (given the batch's first event id) resolved. */
+function stageWaitingOn(name: string, wait: (firstId: string) => Promise<void>): Stage {
+  return {
+    name,
     async run(events): Promise<StageOutput> {
-      const first = events[0]!.event_id!;
-      started.push(first);
-      await gates.get(first)?.promise;
+      await wait(events[0]!.event_id!);
       return { events, failed: [], dropped: {} };
     },
     close: async () => {},
   };
+}
+
+// With a timeout: a processor that waits for the stages before accepting would never return here.
+test('a batch is accepted before its stages finish; a partition\'s next batch waits for them, another partition\'s does not', { timeout: 5000 }, async () => {
+  const gates = new Map<string, ReturnType<typeof deferred>>([['a1', deferred()], ['b1', deferred()]]);
+  const started: string[] = [];
+  const slowStage = stageWaitingOn('slow', async (first) => {
+    started.push(first);
+    await gates.get(first)?.promise;
+  });
   const sink = recordingSink('s');
   const handle = createBatchProcessor([slowStage], [sink], badRowCollector(), createProcessMetrics(new Registry()), silentLogger, { retry: fastRetry });
   const onPartition = (partition: number, ids: string[]) => ({ ...batchOf(ids.map((id) => ev(id))), partition });
@@ -320,17 +326,11 @@ test('a batch is accepted before its stages finish; a partition\'s next batch wa
 
 test('when a batch\'s stages fail, the batches of its partition chained behind it fail too and never run', async () => {
   const ran: string[] = [];
-  const stage: Stage = {
-    name: 'picky',
-    async run(events): Promise<StageOutput> {
-      const id = events[0]!.event_id!;
-      ran.push(id);
-      await new Promise((r) => setTimeout(r, 5));
-      if (id === 'bad') throw new PartitionRevoked('gone');
-      return { events, failed: [], dropped: {} };
-    },
-    close: async () => {},
-  };
+  const stage = stageWaitingOn('picky', async (id) => {
+    ran.push(id);
+    await new Promise((r) => setTimeout(r, 5));
+    if (id === 'bad') throw new PartitionRevoked('gone');
+  });
   const sink = recordingSink('s');
   const handle = createBatchProcessor([stage], [sink], badRowCollector(), createProcessMetrics(new Registry()), silentLogger, { retry: fastRetry });
   const first = await handle(batchOf([ev('bad')]));

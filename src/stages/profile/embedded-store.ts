@@ -17,8 +17,8 @@
 import { mkdirSync } from 'node:fs';
 import type * as Lmdb from 'lmdb';
 import type { Database, Key, RootDatabase } from 'lmdb';
-import { applyProfileRules } from './rules';
-import { profileKeys, SNAPSHOT_FIELDS, type ProfileInput, type ProfileResult, type ProfileStatus, type ProfileStore, type ProfileStoreOptions } from './spec';
+import { countEvent } from './rules';
+import { profileKeys, type ProfileInput, type ProfileResult, type ProfileStore, type ProfileStoreOptions } from './spec';
 
 interface Expiring {
   exp: number;
@@ -185,21 +185,8 @@ export function openEmbeddedProfileStore(opts: EmbeddedProfileStoreOptions): Emb
       const h = st.profile.h;
       let seen = st.newIds.get(e.event_id);
       if (!seen && st.profile.n !== undefined) seen = seenDb.get(seenIdKey(st.profile.n, e.event_id));
-      // An id older than the window behind the latest event is forgotten, whether or not a scan
-      // has deleted it yet.
-      if (seen && h.last_seen_ms !== undefined && seen[0] < Number(h.last_seen_ms) - windowMs) seen = undefined;
-      let status: ProfileStatus;
-      let snapshot: string;
-      if (seen) {
-        status = 'duplicate';
-        snapshot = seen[1];
-      } else if (h.last_seen_ms !== undefined && e.ts < Number(h.last_seen_ms) - windowMs) {
-        status = 'stale';
-        snapshot = '';
-      } else {
-        status = 'applied';
-        applyProfileRules(h, e.values);
-        snapshot = SNAPSHOT_FIELDS.map((f) => h[f] ?? '').join(',');
+      const { status, snapshot } = countEvent(h, e, seen, windowMs);
+      if (status === 'applied') {
         st.newIds.set(e.event_id, [e.ts, snapshot]);
         st.changed = true;
       }

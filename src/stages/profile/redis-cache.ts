@@ -18,8 +18,8 @@
  * as PROFILE_SCRIPT alone (test/profile/redis.integration.test.ts runs the contract both ways).
  */
 import type { Redis } from 'ioredis';
-import { applyProfileRules } from './rules';
-import { profileKeys, SNAPSHOT_FIELDS, type ProfileInput, type ProfileResult, type ProfileStatus, type ProfileStoreOptions } from './spec';
+import { countEvent } from './rules';
+import { profileKeys, type ProfileInput, type ProfileResult, type ProfileStoreOptions } from './spec';
 
 /**
  * ARGV: [1] JSON {v: [{k, e, f: [field, value, ...], i: [id, ts, snapshot, ...]}], l: [key, visitor, ...]},
@@ -168,23 +168,10 @@ export function createCachedApply(
       if (!input.domain_userid) return { status: 'anonymous' };
       const visitor = `d:${input.domain_userid}`;
       const w = work.get(visitor)!;
-      const h = w.h;
-      let status: ProfileStatus;
-      let snapshot: string;
-      const earlier = w.counted.get(input.event_id);
-      if (earlier && !(h.last_seen_ms !== undefined && earlier[0] < Number(h.last_seen_ms) - windowMs)) {
-        status = 'duplicate';
-        snapshot = earlier[1];
-      } else if (h.last_seen_ms !== undefined && input.ts < Number(h.last_seen_ms) - windowMs) {
-        status = 'stale';
-        snapshot = '';
-      } else {
-        status = 'applied';
-        applyProfileRules(h, input.values);
-        snapshot = SNAPSHOT_FIELDS.map((f) => h[f] ?? '').join(',');
-        w.counted.set(input.event_id, [input.ts, snapshot]);
-      }
-      return { status, visitor, profile: { ...h }, ...(snapshot ? { snapshot } : {}) };
+      // Only ids counted in this batch are known here; one Redis remembers makes the write fail its check.
+      const { status, snapshot } = countEvent(w.h, input, w.counted.get(input.event_id), windowMs);
+      if (status === 'applied') w.counted.set(input.event_id, [input.ts, snapshot]);
+      return { status, visitor, profile: { ...w.h }, ...(snapshot ? { snapshot } : {}) };
     });
 
     const request = { v: [] as Array<{ k: string; e: string; f: string[]; i: Array<string | number> }>, l: [] as string[] };

@@ -2,7 +2,7 @@
  * PROFILE_RULES applied in JS, for the embedded store. The Redis store runs the same rules in Lua
  * (redis-store.ts); the contract tests (store-contract.ts) hold the two to the same results.
  */
-import { PROFILE_RULES, type ProfileRule } from './spec';
+import { PROFILE_RULES, SNAPSHOT_FIELDS, type ProfileInput, type ProfileRule, type ProfileStatus } from './spec';
 
 /** Updates `profile` (a hash of strings) in place with one event's values. */
 export function applyProfileRules(profile: Record<string, string>, values: Record<string, string>, rules: readonly ProfileRule[] = PROFILE_RULES): void {
@@ -39,4 +39,24 @@ export function applyProfileRules(profile: Record<string, string>, values: Recor
         break;
     }
   }
+}
+
+/**
+ * How one event meets its visitor's profile `h`, for the stores that judge in JS (embedded, and
+ * the Redis store's cache): `duplicate` when its id was counted (`seen`: its collector time and
+ * snapshot) within the window behind the latest event, `stale` when it is older than that window,
+ * else `applied`, and the rules update `h`. PROFILE_SCRIPT makes the same judgement in Lua.
+ */
+export function countEvent(
+  h: Record<string, string>,
+  input: ProfileInput,
+  seen: readonly [number, string] | undefined,
+  windowMs: number,
+): { status: Exclude<ProfileStatus, 'anonymous'>; snapshot: string } {
+  const cutoff = h.last_seen_ms !== undefined ? Number(h.last_seen_ms) - windowMs : -Infinity;
+  // An id older than the window is forgotten, whether or not it has been deleted yet.
+  if (seen && seen[0] >= cutoff) return { status: 'duplicate', snapshot: seen[1] };
+  if (input.ts < cutoff) return { status: 'stale', snapshot: '' };
+  applyProfileRules(h, input.values);
+  return { status: 'applied', snapshot: SNAPSHOT_FIELDS.map((f) => h[f] ?? '').join(',') };
 }
