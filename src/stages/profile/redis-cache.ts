@@ -98,7 +98,7 @@ interface CheckedWriteCommands {
 
 /**
  * `apply` for the Redis store with up to `capacity` profiles cached (least recently used out
- * first); `full` is PROFILE_SCRIPT's apply, used whenever the cache cannot be confirmed.
+ * first); `fullApply` is PROFILE_SCRIPT's apply, used whenever the cache cannot be confirmed.
  */
 export function createCachedApply(
   redis: Redis,
@@ -168,7 +168,7 @@ export function createCachedApply(
       if (!input.domain_userid) return { status: 'anonymous' };
       const visitor = `d:${input.domain_userid}`;
       const w = work.get(visitor)!;
-      // Only ids counted in this batch are known here; one Redis remembers makes the write fail its check.
+      // Only the ids counted in this batch are known here: one that Redis already remembers fails the write's check.
       const { status, snapshot } = countEvent(w.h, input, w.counted.get(input.event_id), windowMs);
       if (status === 'applied') w.counted.set(input.event_id, [input.ts, snapshot]);
       return { status, visitor, profile: { ...w.h }, ...(snapshot ? { snapshot } : {}) };
