@@ -10,6 +10,7 @@
  * A store that is down throws a retriable error: the processor retries and consumption waits.
  */
 import { join } from 'node:path';
+import { Counter } from 'prom-client';
 import { z } from 'zod';
 import type { ConnectionOptions } from 'node:tls';
 import type { Redis } from 'ioredis';
@@ -153,7 +154,19 @@ async function openStore(config: ProfileStageConfig, deps: StageDeps): Promise<P
     lastError = '';
   });
   await firstConnection(redis, connectTimeoutMs);
-  return createRedisProfileStore(redis, { ...opts, readyTimeoutMs: connectTimeoutMs, cacheVisitors: config.cacheVisitors }, true);
+  const batches = deps.registry
+    ? new Counter({
+        name: 'tailplow_profile_batches_total',
+        help: 'Profile batches on Redis by path: cached (the processor\'s cached profiles, confirmed by Redis) or script (the full Lua script: cache off or not confirmed, a redelivery, events found through links)',
+        labelNames: ['path'],
+        registers: [deps.registry],
+      })
+    : undefined;
+  return createRedisProfileStore(
+    redis,
+    { ...opts, readyTimeoutMs: connectTimeoutMs, cacheVisitors: config.cacheVisitors, onBatch: (path) => batches?.inc({ path }) },
+    true,
+  );
 }
 
 export async function createProfileStage(config: ProfileStageConfig, deps: ProfileStageDeps): Promise<Stage> {

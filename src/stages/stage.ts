@@ -4,6 +4,7 @@
  * a result (`failed`, `dropped`), not an exception; an exception means infrastructure trouble
  * (the batch is retried, offsets are not committed).
  */
+import type { Registry } from 'prom-client';
 import type { SnowplowEvent } from '../snowplow/event';
 import type { Logger } from '../util/logger';
 
@@ -34,4 +35,6 @@ export interface StageDeps {
   logger: Logger;
   /** Where stages may keep state (embedded stores). */
   dataDir: string;
+  /** Where a stage registers metrics of its own, on commands that serve /metrics. */
+  registry?: Registry;
 }

@@ -59,7 +59,7 @@ export function registerProcess(program: Command): void {
       process.on('SIGTERM', onStop).on('SIGINT', onStop);
       const stages: Stage[] = [];
       const sinks: Sink[] = [];
-      const deps = { logger, dataDir: config.dataDir };
+      const deps = { logger, dataDir: config.dataDir, registry: metrics.registry };
       try {
         for (const s of config.stages) stages.push(await createStage(s, deps));
         const kafka = createKafka(config.kafka, logger);

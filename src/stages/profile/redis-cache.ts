@@ -106,12 +106,12 @@ export function createCachedApply(
     capacity: number;
     now?: () => number;
     /** Told how each batch went: through the cache, or through PROFILE_SCRIPT. */
-    onBatch?: (path: 'cached' | 'full') => void;
+    onBatch?: (path: 'cached' | 'script') => void;
   },
   fullApply: (inputs: ProfileInput[]) => Promise<ProfileResult[]>,
 ): (inputs: ProfileInput[]) => Promise<ProfileResult[]> {
   const full = (inputs: ProfileInput[]) => {
-    opts.onBatch?.('full');
+    opts.onBatch?.('script');
     return fullApply(inputs);
   };
   redis.defineCommand('tailplowProfileCheckedWrite', { numberOfKeys: 0, lua: CHECKED_WRITE_SCRIPT });

@@ -198,8 +198,8 @@ export interface RedisProfileStoreOptions extends ProfileStoreOptions {
   readyTimeoutMs?: number;
   /** Profiles cached in this process (redis-cache.ts); 0 or absent: every batch runs PROFILE_SCRIPT. */
   cacheVisitors?: number;
-  /** With the cache: told whether each batch went through it or through PROFILE_SCRIPT. */
-  onBatch?: (path: 'cached' | 'full') => void;
+  /** Told whether each batch went through the cache or through PROFILE_SCRIPT. */
+  onBatch?: (path: 'cached' | 'script') => void;
 }
 
 type Reply = [ProfileStatus, ...string[]];
@@ -278,7 +278,12 @@ export function createRedisProfileStore(redis: Redis, opts: RedisProfileStoreOpt
     const batch = inputs.map((i) => ({ id: i.event_id, d: i.domain_userid, u: i.user_id, n: i.network_userid, v: i.values }));
     return resultsOf(JSON.parse(await client.tailplowProfileApply(JSON.stringify(batch), opts.prefix, String(opts.dedupWindowSeconds), String(opts.ttlSeconds))) as Reply[]);
   };
-  const apply = opts.cacheVisitors ? createCachedApply(redis, { ...opts, capacity: opts.cacheVisitors }, full) : full;
+  const apply = opts.cacheVisitors
+    ? createCachedApply(redis, { ...opts, capacity: opts.cacheVisitors }, full)
+    : (inputs: ProfileInput[]) => {
+        opts.onBatch?.('script');
+        return full(inputs);
+      };
   return {
     async apply(inputs: ProfileInput[]): Promise<ProfileResult[]> {
       if (inputs.length === 0) return [];
