@@ -8,7 +8,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import type * as Chdb from 'chdb';
-import { schemaVariantFor, tsvPayload } from './clickhouse-schema';
+import { schemaVariantFor, tsvBody } from './clickhouse-schema';
 import type { EventStore } from './event-store';
 
 export interface ChdbStore extends EventStore {
@@ -67,7 +67,7 @@ export async function createChdbStore(path: string): Promise<ChdbStore> {
         return parseEachRow<T>((await session.queryAsync(sql, { format: 'JSONEachRow' })).text());
       },
       async insert(qualifiedTable, columns, lines) {
-        await session.insert({ table: qualifiedTable, columns, format: 'TabSeparated', values: Buffer.from(tsvPayload(lines)) });
+        await session.insert({ table: qualifiedTable, columns, format: 'TabSeparated', values: tsvBody([lines]) });
       },
       async close() {
         session.close();

@@ -184,9 +184,23 @@ function insertLayoutOf(variant: SchemaVariant): InsertLayout {
 
 const LAYOUTS: Record<SchemaVariant, InsertLayout> = { legacy: insertLayoutOf('legacy'), modern: insertLayoutOf('modern') };
 
-/** The body of an INSERT … FORMAT TabSeparated: every line ended by a newline. */
-export function tsvPayload(lines: readonly string[]): string {
-  return lines.length ? lines.join('\n') + '\n' : '';
+/**
+ * The body of an INSERT … FORMAT TabSeparated, every line ended by a newline, written straight
+ * from the lines of one or more batches into one buffer. Joining them into a string first made
+ * two more copies of every row (~6 KB per event of garbage with the group commit's join).
+ */
+export function tsvBody(batches: ReadonlyArray<readonly string[]>): Buffer {
+  let bytes = 0;
+  for (const lines of batches) for (const line of lines) bytes += Buffer.byteLength(line) + 1;
+  const body = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  for (const lines of batches) {
+    for (const line of lines) {
+      at += body.write(line, at);
+      body[at++] = 0x0a;
+    }
+  }
+  return body;
 }
 
 /** The column list of the INSERT the lines of `eventRowOf` belong to: every stored column, in DDL order. */

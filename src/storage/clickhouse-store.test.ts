@@ -8,7 +8,8 @@ const COLUMNS = ['event_id', 'page_title'];
 function fakeServer(opts: { fail?: (payload: string) => Error | undefined } = {}) {
   const inserts: string[][] = [];
   const held: Array<() => void> = [];
-  const send = async (_table: string, _columns: readonly string[], payload: string) => {
+  const send = async (_table: string, _columns: readonly string[], body: Buffer) => {
+    const payload = body.toString('utf8');
     await new Promise<void>((resolve) => held.push(resolve));
     const err = opts.fail?.(payload);
     if (err) throw err;

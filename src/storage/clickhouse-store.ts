@@ -5,7 +5,7 @@
  */
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { Readable } from 'node:stream';
-import { ASYNC_INSERT_SINCE, schemaVariantFor, tsvPayload, versionAtLeast } from './clickhouse-schema';
+import { ASYNC_INSERT_SINCE, schemaVariantFor, tsvBody, versionAtLeast } from './clickhouse-schema';
 import { storeErrorKind, type EventStore } from './event-store';
 
 export interface ClickHouseStoreOptions {
@@ -58,9 +58,9 @@ export async function createClickHouseStore(opts: ClickHouseStoreOptions): Promi
       async query<T>(sql: string) {
         return (await client.query({ query: sql, format: 'JSONEachRow', clickhouse_settings: querySettings })).json<T>();
       },
-      insert: coalesceInserts(async (qualifiedTable, columns, payload) => {
-        // One chunk: the client streams raw formats, and Readable.from of a string would iterate its characters.
-        const values = Readable.from([Buffer.from(payload)], { objectMode: false });
+      insert: coalesceInserts(async (qualifiedTable, columns, body) => {
+        // One chunk: the client streams raw formats.
+        const values = Readable.from([body], { objectMode: false });
         await client.insert({ table: qualifiedTable, columns: columns as [string, ...string[]], format: 'TabSeparated', values, clickhouse_settings: insertSettings });
       }, opts.insertBatch),
       close: () => client.close(),
@@ -102,7 +102,7 @@ export interface InsertBatching {
  * failure (server down, timeout, fatal) reaches every caller of the group.
  */
 export function coalesceInserts(
-  send: (qualifiedTable: string, columns: readonly string[], payload: string) => Promise<void>,
+  send: (qualifiedTable: string, columns: readonly string[], body: Buffer) => Promise<void>,
   batching: InsertBatching = { minRows: 0, maxWaitMs: 0 },
 ): InsertFn {
   interface Waiting {
@@ -140,14 +140,14 @@ export function coalesceInserts(
       const group = queue.waiting.splice(0);
       queue.rows = 0;
       try {
-        await send(qualifiedTable, columns, group.length === 1 ? tsvPayload(group[0]!.lines) : group.map((w) => tsvPayload(w.lines)).join(''));
+        await send(qualifiedTable, columns, tsvBody(group.map((w) => w.lines)));
         for (const w of group) w.resolve();
       } catch (err) {
         if (group.length === 1 || storeErrorKind(err) !== 'rejected_rows') {
           for (const w of group) w.reject(err);
           continue;
         }
-        for (const w of group) await send(qualifiedTable, columns, tsvPayload(w.lines)).then(w.resolve, w.reject);
+        for (const w of group) await send(qualifiedTable, columns, tsvBody([w.lines])).then(w.resolve, w.reject);
       }
     }
     queues.delete(key);
