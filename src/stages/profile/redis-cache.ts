@@ -177,7 +177,7 @@ export function createCachedApply(
     const request = { v: [] as Array<{ k: string; e: string; f: string[]; i: Array<string | number> }>, l: [] as string[] };
     for (const [visitor, w] of work) {
       const f: string[] = [];
-      if (w.counted.size > 0) for (const [field, value] of Object.entries(w.h)) if (w.start[field] !== value) f.push(field, value);
+      if (w.counted.size > 0) for (const field in w.h) if (w.start[field] !== w.h[field]) f.push(field, w.h[field]!);
       const i: Array<string | number> = [];
       for (const [id, [ts, snapshot]] of w.counted) i.push(id, String(ts), snapshot);
       request.v.push({ k: visitor, e: w.start.events ?? '', f, i });

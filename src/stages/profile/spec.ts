@@ -201,7 +201,8 @@ export function visitorProfileOf(result: ProfileResult): VisitorProfile | undefi
   const at = result.snapshot?.split(',');
   const [events, pageViews, maxSessionIdx, sessionCount] = at ?? SNAPSHOT_FIELDS.map((f) => p[f] ?? '');
   const byType: Record<string, number> = {};
-  for (const [k, v] of Object.entries(p)) if (k.startsWith('type:')) byType[k.slice(5)] = int(v);
+  // for…in rather than Object.entries: this runs for every event, and entries allocates a pair per field.
+  for (const k in p) if (k.startsWith('type:')) byType[k.slice(5)] = int(p[k]);
   return {
     visitor_id: result.visitor,
     status: result.status,
