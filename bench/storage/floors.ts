@@ -14,13 +14,17 @@
  * Then what two of our own steps add, measured the same way: the enrich stage and the sink's row.
  *
  *   eval "$(scripts/services/kafka.sh start)"
- *   node dist/bench/storage/floors.js [--events 30000] [--inserts 650,5000,30000]
+ *   node dist/bench/storage/floors.js [--events 30000] [--inserts 650,5000,30000] [--formats TabSeparated,RowBinary,Native]
+ *
+ * `--formats`: the ClickHouse part once per insert format. Rows in another format than
+ * TabSeparated are written by the server itself, from a staging table loaded with the same lines
+ * (not measured), so every format carries exactly the same rows.
  */
 import { parseArgs } from 'node:util';
 import { createKafka } from '../../src/kafka/connection';
 import type { SnowplowEvent } from '../../src/snowplow/event';
 import { createStage, stageConfigSchema } from '../../src/stages/registry';
-import { createTableSql, eventRowOf, insertColumns } from '../../src/storage/clickhouse-schema';
+import { createTableSql, eventRowOf, insertColumns, tsvBody } from '../../src/storage/clickhouse-schema';
 import { silentLogger } from '../../src/util/logger';
 import { FULL_ENRICH_STAGE } from '../../test/process/processor-agent';
 import { createTopics } from '../../test/support/kafka-topic';
@@ -33,6 +37,7 @@ const { values: args } = parseArgs({
   options: {
     events: { type: 'string', default: '30000' },
     inserts: { type: 'string', default: '650,5000,30000' },
+    formats: { type: 'string', default: 'TabSeparated' },
   },
 });
 const N = Number(args.events);
@@ -104,16 +109,44 @@ async function rowsOf(messages: RawMessage[]): Promise<{ lines: string[]; enrich
   return { lines, enrichUs: (c1.user + c1.system) / messages.length, rowUs: (c3.user + c3.system) / messages.length };
 }
 
-/** Server CPU µs per row to insert `lines` in inserts of `size` rows into a fresh table, merges included. */
-async function clickhouseFloorUs(url: string, pid: number, lines: string[], size: number): Promise<{ us: number; parts: number }> {
+/** Sends one query over ClickHouse's HTTP interface and returns the body of the answer. */
+async function httpQuery(url: string, query: string, body?: Buffer): Promise<Buffer> {
+  const res = await fetch(`${url}/?query=${encodeURIComponent(query)}`, { method: 'POST', ...(body ? { body } : {}) });
+  if (!res.ok) throw new Error(`${query.slice(0, 80)}: HTTP ${res.status}: ${(await res.text()).slice(0, 300)}`);
+  return Buffer.from(await res.arrayBuffer());
+}
+
+/** `lines` as insert bodies of `size` rows in `format`; other formats than TSV written by the server from a staging copy. */
+async function bodiesOf(url: string, lines: string[], size: number, format: string): Promise<Buffer[]> {
+  const chunks: Buffer[] = [];
+  if (format === 'TabSeparated') {
+    for (let i = 0; i < lines.length; i += size) chunks.push(tsvBody([lines.slice(i, i + size)]));
+    return chunks;
+  }
+  const staging = uniqueName('bench_floors_staging').replace(/-/g, '_');
+  const columns = insertColumns('legacy').join(', ');
+  const ddl = createTableSql(`default.${staging}`, 'legacy').replace(/ENGINE = ReplacingMergeTree[\s\S]*$/, 'ENGINE = TinyLog');
+  await httpQuery(url, ddl);
+  try {
+    await httpQuery(url, `INSERT INTO default.${staging} (${columns}) FORMAT TabSeparated`, tsvBody([lines]));
+    for (let i = 0; i < lines.length; i += size) chunks.push(await httpQuery(url, `SELECT ${columns} FROM default.${staging} LIMIT ${i}, ${size} FORMAT ${format}`));
+  } finally {
+    await httpQuery(url, `DROP TABLE default.${staging}`);
+  }
+  return chunks;
+}
+
+/** Server CPU µs per row to insert `lines` in inserts of `size` rows of `format` into a fresh table, merges included. */
+async function clickhouseFloorUs(url: string, pid: number, lines: string[], size: number, format: string): Promise<{ us: number; parts: number }> {
   const admin = await openClickHouseAdmin(url);
   const table = uniqueName('bench_floors').replace(/-/g, '_');
   try {
     if (admin.variant !== 'legacy') throw new Error(`expected ClickHouse 18.16 (legacy schema), got ${admin.version}`);
     await admin.command(createTableSql(`default.${table}`, admin.variant));
     const columns = insertColumns(admin.variant);
+    const bodies = await bodiesOf(url, lines, size, format);
     const cpu0 = serverCpuMs(pid);
-    for (let i = 0; i < lines.length; i += size) await admin.insert(`default.${table}`, columns, lines.slice(i, i + size));
+    for (const body of bodies) await httpQuery(url, `INSERT INTO default.${table} (${columns.join(', ')}) FORMAT ${format}`, body);
     await mergesSettled(url, table);
     const us = ((serverCpuMs(pid) - cpu0) * 1000) / lines.length;
     const [count] = await admin.query<{ n: number }>(`SELECT count() AS n FROM default.${table}`);
@@ -134,9 +167,11 @@ async function main(): Promise<void> {
   const parseUs = parseFloorUs(messages);
   const { lines, enrichUs, rowUs } = await rowsOf(messages);
   const clickhouse = await startPrivateService('clickhouse');
-  const inserts: Array<{ size: number; us: number; parts: number }> = [];
+  const inserts: Array<{ size: number; format: string; us: number; parts: number }> = [];
   try {
-    for (const size of args.inserts!.split(',').map(Number)) inserts.push({ size, ...(await clickhouseFloorUs(clickhouse.address, pidOf(clickhouse), lines, size)) });
+    for (const format of args.formats!.split(',')) {
+      for (const size of args.inserts!.split(',').map(Number)) inserts.push({ size, format, ...(await clickhouseFloorUs(clickhouse.address, pidOf(clickhouse), lines, size, format)) });
+    }
   } finally {
     await clickhouse.stop();
   }
@@ -145,7 +180,7 @@ async function main(): Promise<void> {
   console.log(`kafkajs consumer alone        ${f(consume.consumerUs)}`);
   console.log(`broker while it reads         ${Number.isFinite(consume.brokerUs) ? f(consume.brokerUs) : '  (not kafka.sh\'s broker: not measured)'}`);
   console.log(`JSON.parse of the message     ${f(parseUs)}`);
-  for (const i of inserts) console.log(`ClickHouse server, ${String(i.size).padStart(6)}-row inserts ${f(i.us)} (${i.parts} parts + merges)`);
+  for (const i of inserts) console.log(`ClickHouse server, ${String(i.size).padStart(6)}-row inserts ${f(i.us)} (${i.parts} parts + merges, ${i.format})`);
   const best = Math.min(...inserts.map((i) => i.us));
   const floor = consume.consumerUs + (Number.isFinite(consume.brokerUs) ? consume.brokerUs : 0) + parseUs + best;
   const rate = (us: number) => Math.round((2 * 1e6) / us);
