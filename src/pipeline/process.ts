@@ -2,9 +2,8 @@
  * The processor's batch step: messages -> events -> stages in order -> every sink -> bad rows.
  * It resolves once the batch is decoded, with `stored`, which settles only when the stages ran,
  * every sink acknowledged and the bad rows are in Kafka, so the consumer commits exactly what is
- * stored. Bad data costs one
- * event (a bad row); a sink or store that is down is retried with backoff while consumption waits
- * (memory stays bounded: the consumer's maxPendingEvents).
+ * stored. Bad data costs one event (a bad row); a sink or store that is down is retried with
+ * backoff while consumption waits (memory stays bounded: the consumer's maxPendingEvents).
  *
  * The part after decoding (stages, sinks, bad rows) is `createStageSinkRunner`, which `tailplow
  * run` shares: there the batch comes from the tail loop instead of a Kafka consumer.

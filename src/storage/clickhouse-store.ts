@@ -136,6 +136,8 @@ export function coalesceInserts(
 
   const drain = async (key: string, qualifiedTable: string, columns: readonly string[], queue: Queue) => {
     while (queue.waiting.length) {
+      // Checked here, not only in enoughRows: awaiting it with enough rows already would still
+      // delay the insert by a tick, and inserts asked for meanwhile would join this group.
       if (queue.rows < batching.minRows) await enoughRows(queue);
       const group = queue.waiting.splice(0);
       queue.rows = 0;

@@ -91,7 +91,8 @@ export function registerProcess(program: Command): void {
           };
           const showPending = setInterval(() => metrics.pending.set(consumer.pendingEvents), 1000).unref();
           await consumer.run(async (batch) => {
-            const { stored } = await handle(batch).catch(abandoned(batch.partition));
+            // The handler only decodes; a revoked partition shows in `stored` (its stages and sinks).
+            const { stored } = await handle(batch);
             return { stored: stored.catch(abandoned(batch.partition)) };
           });
           const outcome = await Promise.race([stopped, consumer.crashed.then((err) => ({ err }))]);

@@ -98,25 +98,19 @@ interface CheckedWriteCommands {
 
 /**
  * `apply` for the Redis store with up to `capacity` profiles cached (least recently used out
- * first); `fullApply` is PROFILE_SCRIPT's apply, used whenever the cache cannot be confirmed.
+ * first); `full` is PROFILE_SCRIPT's apply, used whenever the cache cannot be confirmed.
  */
 export function createCachedApply(
   redis: Redis,
   opts: ProfileStoreOptions & {
     capacity: number;
-    now?: () => number;
-    /** Told how each batch went: through the cache, or through PROFILE_SCRIPT. */
-    onBatch?: (path: 'cached' | 'script') => void;
+    /** Told of each batch that went through the cache (`full` reports its own). */
+    onBatch?: (path: 'cached') => void;
   },
-  fullApply: (inputs: ProfileInput[]) => Promise<ProfileResult[]>,
+  full: (inputs: ProfileInput[]) => Promise<ProfileResult[]>,
 ): (inputs: ProfileInput[]) => Promise<ProfileResult[]> {
-  const full = (inputs: ProfileInput[]) => {
-    opts.onBatch?.('script');
-    return fullApply(inputs);
-  };
   redis.defineCommand('tailplowProfileCheckedWrite', { numberOfKeys: 0, lua: CHECKED_WRITE_SCRIPT });
   const client = redis as Redis & CheckedWriteCommands;
-  const now = opts.now ?? Date.now;
   const windowMs = opts.dedupWindowSeconds * 1000;
   const cache = new Map<string, CachedProfile>();
 
@@ -125,13 +119,13 @@ export function createCachedApply(
     if (!entry) return undefined;
     cache.delete(visitor);
     // With a TTL the profile may have expired meanwhile; the check would catch it, a reload is cheaper than a fallback.
-    if (opts.ttlSeconds > 0 && now() - entry.at > opts.ttlSeconds * 1000) return undefined;
+    if (opts.ttlSeconds > 0 && Date.now() - entry.at > opts.ttlSeconds * 1000) return undefined;
     cache.set(visitor, entry);
     return entry;
   };
   const remember = (visitor: string, h: Record<string, string>) => {
     cache.delete(visitor);
-    cache.set(visitor, { h, at: now() });
+    cache.set(visitor, { h, at: Date.now() });
     while (cache.size > opts.capacity) cache.delete(cache.keys().next().value as string);
   };
 

@@ -274,16 +274,12 @@ function waitReady(redis: Redis, timeoutMs: number): Promise<void> {
 export function createRedisProfileStore(redis: Redis, opts: RedisProfileStoreOptions, ownsClient = false): ProfileStore {
   redis.defineCommand('tailplowProfileApply', { numberOfKeys: 0, lua: PROFILE_SCRIPT });
   const client = redis as Redis & ProfileCommands;
-  const full = async (inputs: ProfileInput[]): Promise<ProfileResult[]> => {
+  const script = async (inputs: ProfileInput[]): Promise<ProfileResult[]> => {
+    opts.onBatch?.('script');
     const batch = inputs.map((i) => ({ id: i.event_id, d: i.domain_userid, u: i.user_id, n: i.network_userid, v: i.values }));
     return resultsOf(JSON.parse(await client.tailplowProfileApply(JSON.stringify(batch), opts.prefix, String(opts.dedupWindowSeconds), String(opts.ttlSeconds))) as Reply[]);
   };
-  const apply = opts.cacheVisitors
-    ? createCachedApply(redis, { ...opts, capacity: opts.cacheVisitors }, full)
-    : (inputs: ProfileInput[]) => {
-        opts.onBatch?.('script');
-        return full(inputs);
-      };
+  const apply = opts.cacheVisitors ? createCachedApply(redis, { ...opts, capacity: opts.cacheVisitors }, script) : script;
   return {
     async apply(inputs: ProfileInput[]): Promise<ProfileResult[]> {
       if (inputs.length === 0) return [];

@@ -1,6 +1,7 @@
 /**
- * PROFILE_RULES applied in JS, for the embedded store. The Redis store runs the same rules in Lua
- * (redis-store.ts); the contract tests (store-contract.ts) hold the two to the same results.
+ * PROFILE_RULES applied in JS, for the embedded store and the Redis store's cache (redis-cache.ts).
+ * PROFILE_SCRIPT runs the same rules in Lua (redis-store.ts); the contract tests (store-contract.ts)
+ * hold them all to the same results.
  */
 import { PROFILE_RULES, SNAPSHOT_FIELDS, type ProfileInput, type ProfileRule, type ProfileStatus } from './spec';
 
