@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { createKafka } from '../../src/kafka/connection';
 import type { SnowplowEvent } from '../../src/snowplow/event';
 import { createStage, stageConfigSchema } from '../../src/stages/registry';
-import { createTableSql, eventRowOf, insertColumns, tsvBody } from '../../src/storage/clickhouse-schema';
+import { createTableSql, eventRowOf, insertColumns, tsvRows } from '../../src/storage/clickhouse-schema';
 import { silentLogger } from '../../src/util/logger';
 import { FULL_ENRICH_STAGE } from '../../test/process/processor-agent';
 import { createTopics } from '../../test/support/kafka-topic';
@@ -120,7 +120,7 @@ async function httpQuery(url: string, query: string, body?: Buffer): Promise<Buf
 async function bodiesOf(url: string, lines: string[], size: number, format: string): Promise<Buffer[]> {
   const chunks: Buffer[] = [];
   if (format === 'TabSeparated') {
-    for (let i = 0; i < lines.length; i += size) chunks.push(tsvBody([lines.slice(i, i + size)]));
+    for (let i = 0; i < lines.length; i += size) chunks.push(tsvRows(lines.slice(i, i + size)).body);
     return chunks;
   }
   const staging = uniqueName('bench_floors_staging').replace(/-/g, '_');
@@ -128,7 +128,7 @@ async function bodiesOf(url: string, lines: string[], size: number, format: stri
   const ddl = createTableSql(`default.${staging}`, 'legacy').replace(/ENGINE = ReplacingMergeTree[\s\S]*$/, 'ENGINE = TinyLog');
   await httpQuery(url, ddl);
   try {
-    await httpQuery(url, `INSERT INTO default.${staging} (${columns}) FORMAT TabSeparated`, tsvBody([lines]));
+    await httpQuery(url, `INSERT INTO default.${staging} (${columns}) FORMAT TabSeparated`, tsvRows(lines).body);
     for (let i = 0; i < lines.length; i += size) chunks.push(await httpQuery(url, `SELECT ${columns} FROM default.${staging} LIMIT ${i}, ${size} FORMAT ${format}`));
   } finally {
     await httpQuery(url, `DROP TABLE default.${staging}`);

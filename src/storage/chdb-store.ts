@@ -8,7 +8,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import type * as Chdb from 'chdb';
-import { schemaVariantFor, tsvBody } from './clickhouse-schema';
+import { schemaVariantFor } from './clickhouse-schema';
 import type { EventStore } from './event-store';
 
 export interface ChdbStore extends EventStore {
@@ -66,8 +66,8 @@ export async function createChdbStore(path: string): Promise<ChdbStore> {
       async query<T>(sql: string) {
         return parseEachRow<T>((await session.queryAsync(sql, { format: 'JSONEachRow' })).text());
       },
-      async insert(qualifiedTable, columns, lines) {
-        await session.insert({ table: qualifiedTable, columns, format: 'TabSeparated', values: tsvBody([lines]) });
+      async insert(qualifiedTable, columns, rows) {
+        await session.insert({ table: qualifiedTable, columns, format: 'TabSeparated', values: rows.body });
       },
       async close() {
         session.close();

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ENRICHED_FIELD_NAMES } from '../snowplow/fields';
 import type { SnowplowEvent } from '../snowplow/event';
-import { createTableSql, eventColumns, eventRowOf, insertColumns, schemaVariantFor, tsvBody, tsvEscape, versionAtLeast, type SchemaVariant } from './clickhouse-schema';
+import { createTableSql, eventColumns, eventRowOf, insertColumns, schemaVariantFor, tsvEscape, tsvRows, versionAtLeast, type SchemaVariant } from './clickhouse-schema';
 
 /** A TabSeparated line read back as ClickHouse reads it: column name -> text, or null for \N. */
 function fieldsOf(line: string, variant: SchemaVariant): Record<string, string | null> {
@@ -120,12 +120,14 @@ test('rows: tabs, newlines, carriage returns and backslashes are escaped, so a l
   assert.equal(row.contexts, '[{"schema":"iglu:x/y/jsonschema/1-0-0","data":{"t":"tab\\there\\nline"}}]');
   assert.equal(tsvEscape('plain'), 'plain');
   assert.equal(tsvEscape('a\\b\tc\nd\re'), 'a\\\\b\\tc\\nd\\re');
-  assert.equal(tsvBody([['x', 'y']]).toString(), 'x\ny\n');
-  // Several batches, multi-byte text: every byte in place, nothing left of the buffer unwritten.
-  const body = tsvBody([['é日', ''], [], ['\u{1F600}\tz']]);
-  assert.equal(body.toString('utf8'), 'é日\n\n\u{1F600}\tz\n');
-  assert.equal(body.length, Buffer.byteLength('é日\n\n\u{1F600}\tz\n'));
-  assert.equal(tsvBody([]).length, 0);
+  assert.equal(tsvRows(['x', 'y']).body.toString(), 'x\ny\n');
+  assert.equal(tsvRows(['x', 'y']).count, 2);
+  // Multi-byte text: every byte in place, nothing left of the buffer unwritten.
+  const rows = tsvRows(['é日', '', '\u{1F600}\tz']);
+  assert.equal(rows.body.toString('utf8'), 'é日\n\n\u{1F600}\tz\n');
+  assert.equal(rows.body.length, Buffer.byteLength('é日\n\n\u{1F600}\tz\n'));
+  assert.equal(rows.count, 3);
+  assert.equal(tsvRows([]).body.length, 0);
 });
 
 test('rows: fields that are not canonical are not stored', () => {

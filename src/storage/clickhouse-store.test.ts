@@ -1,15 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { tsvRows } from './clickhouse-schema';
 import { coalesceInserts } from './clickhouse-store';
 
 const COLUMNS = ['event_id', 'page_title'];
+
+/** coalesceInserts taking lines, as the tests write them. */
+function coalesced(...args: Parameters<typeof coalesceInserts>) {
+  const insert = coalesceInserts(...args);
+  return (table: string, columns: readonly string[], lines: string[]) => insert(table, columns, tsvRows(lines));
+}
 
 /** A server stand-in: records each INSERT's lines, holds it until released, refuses payloads containing `poison`. */
 function fakeServer(opts: { fail?: (payload: string) => Error | undefined } = {}) {
   const inserts: string[][] = [];
   const held: Array<() => void> = [];
-  const send = async (_table: string, _columns: readonly string[], body: Buffer) => {
-    const payload = body.toString('utf8');
+  const send = async (_table: string, _columns: readonly string[], bodies: readonly Buffer[]) => {
+    const payload = Buffer.concat(bodies).toString('utf8');
     await new Promise<void>((resolve) => held.push(resolve));
     const err = opts.fail?.(payload);
     if (err) throw err;
@@ -27,7 +34,7 @@ const rejected = (payload: string) => (payload.includes('poison') ? new Error('C
 
 test('inserts asked for while one is in flight go together as the next one; each caller resolves once its lines are stored', async () => {
   const server = fakeServer();
-  const insert = coalesceInserts(server.send);
+  const insert = coalesced(server.send);
   const done: string[] = [];
   const a = insert('t', COLUMNS, ['a1', 'a2']).then(() => done.push('a'));
   await new Promise((r) => setImmediate(r));
@@ -46,7 +53,7 @@ test('inserts asked for while one is in flight go together as the next one; each
 
 test('different tables or column lists are not combined', async () => {
   const server = fakeServer();
-  const insert = coalesceInserts(server.send);
+  const insert = coalesced(server.send);
   const all = [insert('t1', COLUMNS, ['x']), insert('t2', COLUMNS, ['y']), insert('t1', ['event_id'], ['z'])];
   assert.equal(server.held.length, 3);
   for (let i = 0; i < 3; i++) await server.release();
@@ -56,7 +63,7 @@ test('different tables or column lists are not combined', async () => {
 
 test('a combined insert refused for its data is tried per caller: only the caller with the bad line sees the refusal', async () => {
   const server = fakeServer({ fail: rejected });
-  const insert = coalesceInserts(server.send);
+  const insert = coalesced(server.send);
   const first = insert('t', COLUMNS, ['a1']);
   const good = insert('t', COLUMNS, ['b1', 'b2']);
   const bad = insert('t', COLUMNS, ['c1', 'poison']);
@@ -74,7 +81,7 @@ test('a combined insert refused for its data is tried per caller: only the calle
 test('a server failure that is not about the data reaches every caller of the group; the next insert goes out again', async () => {
   let down = true;
   const server = fakeServer({ fail: () => (down ? Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) : undefined) });
-  const insert = coalesceInserts(server.send);
+  const insert = coalesced(server.send);
   const first = insert('t', COLUMNS, ['a']).catch((e: unknown) => e);
   const b = insert('t', COLUMNS, ['b']).catch((e: unknown) => e);
   const c = insert('t', COLUMNS, ['c']).catch((e: unknown) => e);
@@ -91,7 +98,7 @@ test('a server failure that is not about the data reaches every caller of the gr
 
 test('with minRows, an insert waits for more rows until maxWaitMs since its oldest ones, then goes with what is there', async () => {
   const server = fakeServer();
-  const insert = coalesceInserts(server.send, { minRows: 100, maxWaitMs: 80 });
+  const insert = coalesced(server.send, { minRows: 100, maxWaitMs: 80 });
   const started = Date.now();
   const a = insert('t', COLUMNS, ['a1', 'a2']);
   await new Promise((r) => setTimeout(r, 20));
@@ -106,7 +113,7 @@ test('with minRows, an insert waits for more rows until maxWaitMs since its olde
 
 test('with minRows, an insert goes at once when its rows reach minRows', async () => {
   const server = fakeServer();
-  const insert = coalesceInserts(server.send, { minRows: 3, maxWaitMs: 60_000 });
+  const insert = coalesced(server.send, { minRows: 3, maxWaitMs: 60_000 });
   const a = insert('t', COLUMNS, ['a1', 'a2']);
   await new Promise((r) => setImmediate(r));
   assert.equal(server.held.length, 0);

@@ -5,7 +5,7 @@
  */
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { Readable } from 'node:stream';
-import { ASYNC_INSERT_SINCE, schemaVariantFor, tsvBody, versionAtLeast } from './clickhouse-schema';
+import { ASYNC_INSERT_SINCE, schemaVariantFor, versionAtLeast, type TsvRows } from './clickhouse-schema';
 import { storeErrorKind, type EventStore } from './event-store';
 
 export interface ClickHouseStoreOptions {
@@ -58,9 +58,9 @@ export async function createClickHouseStore(opts: ClickHouseStoreOptions): Promi
       async query<T>(sql: string) {
         return (await client.query({ query: sql, format: 'JSONEachRow', clickhouse_settings: querySettings })).json<T>();
       },
-      insert: coalesceInserts(async (qualifiedTable, columns, body) => {
-        // One chunk: the client streams raw formats.
-        const values = Readable.from([body], { objectMode: false });
+      insert: coalesceInserts(async (qualifiedTable, columns, bodies) => {
+        // The callers' buffers as they are: the client streams raw formats, so they need no joining.
+        const values = Readable.from(bodies, { objectMode: false });
         await client.insert({ table: qualifiedTable, columns: columns as [string, ...string[]], format: 'TabSeparated', values, clickhouse_settings: insertSettings });
       }, opts.insertBatch),
       close: () => client.close(),
@@ -76,7 +76,7 @@ async function selectVersion(client: ClickHouseClient): Promise<string> {
   return rows[0]?.version ?? '';
 }
 
-type InsertFn = (qualifiedTable: string, columns: readonly string[], lines: readonly string[]) => Promise<void>;
+type InsertFn = (qualifiedTable: string, columns: readonly string[], rows: TsvRows) => Promise<void>;
 
 export interface InsertBatching {
   /** Rows an INSERT waits for (0: none). */
@@ -90,7 +90,7 @@ export interface InsertBatching {
  * (other partitions' batches, and with source.maxPendingEvents the next batches of the same
  * partitions) wait and go together as the next one. Before it starts, an INSERT waits up to
  * `maxWaitMs` (since its oldest rows arrived) for `minRows` rows. Each caller still resolves only
- * once its own lines are stored.
+ * once its own rows are stored.
  *
  * On a server every INSERT makes a part of its own, a few files per column (~760 for the legacy
  * layout on 18.16), so fewer, bigger inserts cost the server less per event than many small
@@ -98,15 +98,15 @@ export interface InsertBatching {
  * and there is never more than one insert per table to wait for.
  *
  * A combined insert the server refuses for its data is tried again per caller, so a refusal
- * only ever reaches the caller whose lines were refused (event-table bisects them). Any other
+ * only ever reaches the caller whose rows were refused (event-table bisects them). Any other
  * failure (server down, timeout, fatal) reaches every caller of the group.
  */
 export function coalesceInserts(
-  send: (qualifiedTable: string, columns: readonly string[], body: Buffer) => Promise<void>,
+  send: (qualifiedTable: string, columns: readonly string[], bodies: readonly Buffer[]) => Promise<void>,
   batching: InsertBatching = { minRows: 0, maxWaitMs: 0 },
 ): InsertFn {
   interface Waiting {
-    lines: readonly string[];
+    rows: TsvRows;
     since: number;
     resolve(): void;
     reject(err: unknown): void;
@@ -142,31 +142,31 @@ export function coalesceInserts(
       const group = queue.waiting.splice(0);
       queue.rows = 0;
       try {
-        await send(qualifiedTable, columns, tsvBody(group.map((w) => w.lines)));
+        await send(qualifiedTable, columns, group.map((w) => w.rows.body));
         for (const w of group) w.resolve();
       } catch (err) {
         if (group.length === 1 || storeErrorKind(err) !== 'rejected_rows') {
           for (const w of group) w.reject(err);
           continue;
         }
-        for (const w of group) await send(qualifiedTable, columns, tsvBody([w.lines])).then(w.resolve, w.reject);
+        for (const w of group) await send(qualifiedTable, columns, [w.rows.body]).then(w.resolve, w.reject);
       }
     }
     queues.delete(key);
   };
 
-  return (qualifiedTable, columns, lines) =>
+  return (qualifiedTable, columns, rows) =>
     new Promise<void>((resolve, reject) => {
       const key = `${qualifiedTable}(${columns.join(',')})`;
-      const waiting: Waiting = { lines, since: Date.now(), resolve, reject };
+      const waiting: Waiting = { rows, since: Date.now(), resolve, reject };
       const queue = queues.get(key);
       if (queue) {
         queue.waiting.push(waiting);
-        queue.rows += lines.length;
+        queue.rows += rows.count;
         queue.grew?.();
         return;
       }
-      const fresh: Queue = { waiting: [waiting], rows: lines.length };
+      const fresh: Queue = { waiting: [waiting], rows: rows.count };
       queues.set(key, fresh);
       void drain(key, qualifiedTable, columns, fresh);
     });

@@ -4,7 +4,7 @@
  * written once against it, so they run unchanged on either.
  */
 import { RetriableError } from '../util/retry';
-import type { SchemaVariant } from './clickhouse-schema';
+import type { SchemaVariant, TsvRows } from './clickhouse-schema';
 
 export interface EventStore {
   /** `clickhouse` (a server) or `chdb` (in-process). */
@@ -17,11 +17,8 @@ export interface EventStore {
   command(sql: string): Promise<void>;
   /** A SELECT; rows as JSON objects, 64-bit integers as numbers on both engines. */
   query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
-  /**
-   * One `INSERT INTO table (columns) FORMAT TabSeparated` of the lines (eventRowOf's, without
-   * their newlines); resolves once the engine has stored them.
-   */
-  insert(qualifiedTable: string, columns: readonly string[], lines: readonly string[]): Promise<void>;
+  /** One `INSERT INTO table (columns) FORMAT TabSeparated` of the rows; resolves once the engine has stored them. */
+  insert(qualifiedTable: string, columns: readonly string[], rows: TsvRows): Promise<void>;
   close(): Promise<void>;
 }
 

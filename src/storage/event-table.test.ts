@@ -24,8 +24,10 @@ function fakeStore(opts: { failWith?: () => Error } = {}) {
     variant: 'legacy',
     command: async (sql) => void commands.push(sql),
     query: async () => [],
-    async insert(_table, columns, lines) {
+    async insert(_table, columns, tsv) {
       if (opts.failWith) throw opts.failWith();
+      const lines = tsv.body.toString('utf8').split('\n').slice(0, -1);
+      assert.equal(lines.length, tsv.count);
       const rows = lines.map((line) => Object.fromEntries(line.split('\t').map((value, i) => [columns[i]!, value])));
       const bad = rows.findIndex((r) => r.page_title === 'poison');
       if (bad >= 0) throw new Error(`Code: 27, e.displayText() = DB::Exception: Cannot parse input: (at row ${bad + 1})\n, e.what() = DB::Exception`);

@@ -7,7 +7,7 @@
  */
 import type { SnowplowEvent } from '../snowplow/event';
 import type { StageFailure } from '../stages/stage';
-import { createTableSql, eventRowOf, IDENTIFIER, insertColumns, type RowProblem } from './clickhouse-schema';
+import { createTableSql, eventRowOf, IDENTIFIER, insertColumns, tsvRows, type RowOutcome, type RowProblem, type TsvRows } from './clickhouse-schema';
 import { asThrownStoreError, storeErrorKind, storeErrorMessage, type EventStore } from './event-store';
 
 /** Why a sink did not store an event (metric label, bad-row reason). */
@@ -32,23 +32,21 @@ export async function openEventTable(store: EventStore, opts: { table: string; d
   await rethrowClassified(store.command(createTableSql(qualifiedTable, store.variant)));
   const columns = insertColumns(store.variant);
 
-  interface Pending {
-    event: SnowplowEvent;
-    line: string;
-  }
+  /** The rows of events eventRowOf accepted (a bisection builds them again for each half). */
+  const rowsOf = (events: readonly SnowplowEvent[]) => tsvRows(events.map((event) => (eventRowOf(event, store.variant) as Extract<RowOutcome, { ok: true }>).line));
 
   /** Inserts rows; on a data error bisects to the events the engine refuses and returns them. */
-  const insertFindingRejected = async (pending: Pending[]): Promise<StageFailure[]> => {
+  const insertFindingRejected = async (events: SnowplowEvent[], rows: TsvRows): Promise<StageFailure[]> => {
     try {
-      await store.insert(qualifiedTable, columns, pending.map((p) => p.line));
+      await store.insert(qualifiedTable, columns, rows);
       return [];
     } catch (err) {
       if (storeErrorKind(err) !== 'rejected_rows') throw asThrownStoreError(err);
-      if (pending.length === 1) return [{ event: pending[0]!.event, reason: 'rejected_by_store' satisfies EventTableFailure, message: storeErrorMessage(err) }];
-      const half = Math.ceil(pending.length / 2);
+      if (events.length === 1) return [{ event: events[0]!, reason: 'rejected_by_store' satisfies EventTableFailure, message: storeErrorMessage(err) }];
+      const [first, second] = [events.slice(0, Math.ceil(events.length / 2)), events.slice(Math.ceil(events.length / 2))];
       // In order, so a store that goes down half-way throws before later halves are tried.
-      const first = await insertFindingRejected(pending.slice(0, half));
-      return [...first, ...(await insertFindingRejected(pending.slice(half)))];
+      const refused = await insertFindingRejected(first, rowsOf(first));
+      return [...refused, ...(await insertFindingRejected(second, rowsOf(second)))];
     }
   };
 
@@ -56,13 +54,17 @@ export async function openEventTable(store: EventStore, opts: { table: string; d
     qualifiedTable,
     async write(events) {
       const failed: StageFailure[] = [];
-      const pending: Pending[] = [];
+      const stored: SnowplowEvent[] = [];
+      const lines: string[] = [];
       for (const event of events) {
         const outcome = eventRowOf(event, store.variant);
-        if (outcome.ok) pending.push({ event, line: outcome.line });
-        else failed.push({ event, reason: outcome.reason, message: outcome.message });
+        if (outcome.ok) {
+          stored.push(event);
+          lines.push(outcome.line);
+        } else failed.push({ event, reason: outcome.reason, message: outcome.message });
       }
-      if (pending.length) failed.push(...(await insertFindingRejected(pending)));
+      // The lines become one buffer now, before the insert waits (see TsvRows).
+      if (stored.length) failed.push(...(await insertFindingRejected(stored, tsvRows(lines))));
       return { failed };
     },
   };

@@ -18,7 +18,7 @@ import type { Sink } from '../../src/sinks/sink';
 import type { SnowplowEvent } from '../../src/snowplow/event';
 import { createChdbStore } from '../../src/storage/chdb-store';
 import { createClickHouseStore, type ClickHouseStore } from '../../src/storage/clickhouse-store';
-import { eventColumns } from '../../src/storage/clickhouse-schema';
+import { eventColumns, tsvRows } from '../../src/storage/clickhouse-schema';
 import type { EventStore } from '../../src/storage/event-store';
 import { openEventTable } from '../../src/storage/event-table';
 import { silentLogger, type Logger } from '../../src/util/logger';
@@ -201,10 +201,11 @@ test('rows the engine itself refuses (18.16 and chDB) are found by bisection; th
     ...store,
     command: (sql) => store.command(sql),
     query: (sql) => store.query(sql),
-    insert: (table, columns, lines) => {
+    insert: (table, columns, rows) => {
       const [idAt, corruptAt] = [columns.indexOf('event_id'), columns.indexOf('domain_sessionidx')];
       const corrupt = (fields: string[]) => fields.map((v, i) => (i === corruptAt ? 'not a number' : v)).join('\t');
-      return store.insert(table, columns, lines.map((line) => (ids.has(line.split('\t')[idAt]!) ? corrupt(line.split('\t')) : line)));
+      const lines = rows.body.toString('utf8').split('\n').slice(0, -1);
+      return store.insert(table, columns, tsvRows(lines.map((line) => (ids.has(line.split('\t')[idAt]!) ? corrupt(line.split('\t')) : line))));
     },
   });
   const events = trackerEvents().slice(0, 20);
