@@ -162,3 +162,40 @@ test('rows: what ClickHouse would wrap or refuse is a failure with a reason nami
   // The modern layout stores what the legacy one cannot.
   assert.equal(eventRowOf({ ...EVENT, dvce_created_tstamp: '1960-01-01T00:00:00.000Z' }, 'modern').ok, true);
 });
+
+test('rows: a timestamp column holds its instant in UTC, whether cut from the text or parsed', () => {
+  // What the column must read, from Date: the reference the fast path has to agree with.
+  const expected = (text: string, variant: SchemaVariant) => {
+    const iso = new Date(Date.parse(text)).toISOString();
+    return variant === 'modern' ? { derived_tstamp: `${iso.slice(0, 10)} ${iso.slice(11, 23)}` } : { derived_tstamp: `${iso.slice(0, 10)} ${iso.slice(11, 19)}`, derived_tstamp_ms: String(Number(iso.slice(20, 23))) };
+  };
+  const texts = [
+    '2026-11-27T21:09:52.000Z',
+    '2026-01-09T00:00:00.009Z',
+    '2024-02-29T23:59:59.999Z', // day 29: parsed
+    '2026-02-30T10:00:00.000Z', // rolls over to 03-02, as Date.parse reads it
+    '2026-11-27T21:09:52Z', // no milliseconds
+    '2026-11-27T23:09:52.120+02:00', // an offset
+    '1970-01-01T00:00:00.000Z',
+    '2105-12-31T23:59:59.999Z',
+    '2106-02-07T06:28:15.000Z', // the legacy layout's last second: parsed
+    '1900-01-01T00:00:00.000Z', // modern only
+    '2299-12-28T23:59:59.999Z',
+  ];
+  for (let i = 0; i < 200; i++) texts.push(new Date(Date.UTC(1971, 0, 1) + Math.floor(Math.random() * 4e12)).toISOString());
+  for (const variant of ['legacy', 'modern'] as const) {
+    for (const text of texts) {
+      const outcome = eventRowOf({ ...EVENT, derived_tstamp: text } as SnowplowEvent, variant);
+      const ms = Date.parse(text);
+      const storable = variant === 'modern' || (ms >= 0 && ms < 4294967296000);
+      assert.equal(outcome.ok, storable, `${variant} ${text}`);
+      if (!outcome.ok) continue;
+      const row = fieldsOf(outcome.line, variant);
+      const want = expected(text, variant);
+      for (const [column, value] of Object.entries(want)) assert.equal(row[column], value, `${variant} ${text} ${column}`);
+    }
+  }
+  for (const bad of ['2026-13-01T00:00:00.000Z', '2026-00-10T00:00:00.000Z', '2026-11-27T21:61:00.000Z']) {
+    assert.equal(eventRowOf({ ...EVENT, derived_tstamp: bad } as SnowplowEvent, 'modern').ok, false, bad);
+  }
+});

@@ -293,12 +293,22 @@ function putField(values: string[], layout: InsertLayout, field: FieldSpec, valu
       values[at] = variant === 'modern' ? (value ? 'true' : 'false') : value ? '1' : '0';
       break;
     case 'timestamp': {
-      const ms = typeof value === 'string' ? Date.parse(value) : NaN;
+      if (typeof value !== 'string') return bad('expected an ISO-8601 timestamp');
+      // 'YYYY-MM-DD hh:mm:ss.sss' in UTC: what both DateTime parsers take without best_effort.
+      if (isStorableIso(value, variant)) {
+        const text = `${value.slice(0, 10)} ${value.slice(11, 23)}`;
+        if (variant === 'modern') values[at] = text;
+        else {
+          values[at] = text.slice(0, 19);
+          values[layout.index.get(msColumnOf(field.name))!] = String(Number(value.slice(20, 23)));
+        }
+        break;
+      }
+      const ms = Date.parse(value);
       const [min, max] = TIMESTAMP_RANGE[variant];
       if (!Number.isFinite(ms)) return bad('expected an ISO-8601 timestamp');
       if (ms < min || ms > max) return bad(`outside ${new Date(min).toISOString()} .. ${new Date(max).toISOString()}`);
-      // 'YYYY-MM-DD hh:mm:ss.sss' in UTC: what both DateTime parsers take without best_effort.
-      const text = isNormalIso(value as string) ? `${(value as string).slice(0, 10)} ${(value as string).slice(11, 23)}` : new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
+      const text = new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
       if (variant === 'modern') values[at] = text;
       else {
         values[at] = text.slice(0, 19);
@@ -317,16 +327,23 @@ function putField(values: string[], layout: InsertLayout, field: FieldSpec, valu
   return undefined;
 }
 
-const CANONICAL_ISO = /^\d{4}-\d\d-(\d\d)T(\d\d):\d\d:\d\d\.\d{3}Z$/;
+/** What toISOString gives (and the decoder writes), for an instant that is surely valid: day ≤ 28. */
+const CANONICAL_ISO = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
+
+/** Years whose every instant is inside the variant's TIMESTAMP_RANGE. */
+const SAFE_YEARS: Record<SchemaVariant, readonly [number, number]> = { legacy: [1970, 2105], modern: [1900, 2299] };
 
 /**
- * Whether a timestamp Date.parse accepted is already in the form toISOString gives (what the
- * decoder writes), so it can be cut instead of rebuilt. Date.parse rolls a day past the month's
- * end (02-30) and hour 24 over to the next day: those go the slow way.
+ * Whether a timestamp is already in toISOString's form, a valid instant and inside the variant's
+ * range, so its column text is cut from it without parsing (Date.parse cost ~0.45 µs for each of
+ * an event's five timestamps). Anything else (days 29-31, other forms, years at the range's
+ * ends) takes the Date.parse way, which also rolls 02-30 or hour 24 over as before.
  */
-function isNormalIso(text: string): boolean {
-  const m = CANONICAL_ISO.exec(text);
-  return m !== null && Number(m[1]) <= 28 && Number(m[2]) <= 23;
+function isStorableIso(text: string, variant: SchemaVariant): boolean {
+  if (!CANONICAL_ISO.test(text)) return false;
+  const year = Number(text.slice(0, 4));
+  const [from, to] = SAFE_YEARS[variant];
+  return year >= from && year <= to;
 }
 
 function isJson(text: string): boolean {

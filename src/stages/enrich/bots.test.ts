@@ -63,3 +63,26 @@ test('disabled does nothing', () => {
   const off = createBotsEnrichment(botsConfigSchema.parse({ enabled: false, action: 'drop' }));
   assert.deepEqual(off({ useragent: GOOGLEBOT }), { kind: 'ok' });
 });
+
+test('verdicts are cached per user agent (LRU of cacheSize); 0 disables the cache', () => {
+  let tests = 0;
+  const counting = (ua: string) => {
+    tests++;
+    return ua === GOOGLEBOT;
+  };
+  const tag = createBotsEnrichment(botsConfigSchema.parse({ cacheSize: 2 }), { isBot: counting });
+  const brTypes = [GOOGLEBOT, CHROME, GOOGLEBOT, CHROME].map((ua) => {
+    const event: Record<string, unknown> = { useragent: ua };
+    tag(event);
+    return event.br_type;
+  });
+  assert.deepEqual(brTypes, [BOT_BROWSER_TYPE, undefined, BOT_BROWSER_TYPE, undefined], 'a cached verdict acts as a fresh one');
+  assert.equal(tests, 2);
+  tag({ useragent: IPHONE }); // evicts GOOGLEBOT (least recently used)
+  tag({ useragent: GOOGLEBOT });
+  assert.equal(tests, 4);
+  tests = 0;
+  const uncached = createBotsEnrichment(botsConfigSchema.parse({ cacheSize: 0 }), { isBot: counting });
+  for (let i = 0; i < 3; i++) uncached({ useragent: GOOGLEBOT });
+  assert.equal(tests, 3);
+});

@@ -12,6 +12,7 @@
  * `action: drop` returns a drop result with reason `bot`: the event is counted, not stored.
  */
 import { createIsbotFromList, isbot, list as isbotList } from 'isbot';
+import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { drop, type Enrichment, type EnrichableEvent, type EnrichResult, OK, stringField } from './types';
 
@@ -36,6 +37,7 @@ export const botsConfigSchema = z
       .default([])
       .describe('isbot list entries to remove, for agents you want to keep (exact pattern strings from the isbot list).'),
     treatMissingAsBot: z.boolean().default(false).describe('Whether an event without a user agent counts as a bot.'),
+    cacheSize: z.number().int().min(0).default(10000).describe('Distinct user agents whose verdict is kept in memory (LRU); 0 disables the cache.'),
   })
   .superRefine((c, ctx) => {
     c.extraPatterns.forEach((p, i) => {
@@ -57,9 +59,25 @@ export function createBotMatcher(config: Pick<BotsConfig, 'extraPatterns' | 'all
   return createIsbotFromList([...isbotList.filter((p) => !allowed.has(p)), ...config.extraPatterns]);
 }
 
-export function createBotsEnrichment(config: BotsConfig): Enrichment {
+export interface BotsDeps {
+  /** The user-agent test (tests count its calls); createBotMatcher(config) by default. */
+  isBot?: (useragent: string) => boolean;
+}
+
+export function createBotsEnrichment(config: BotsConfig, deps: BotsDeps = {}): Enrichment {
   if (!config.enabled) return () => OK;
-  const isBot = createBotMatcher(config);
+  const match = deps.isBot ?? createBotMatcher(config);
+  // isbot's pattern is one regular expression of ~400 alternatives: ~2.5 µs per event, while a
+  // site sees few distinct user agents (the ua enrichment caches its parses the same way).
+  const cache = config.cacheSize > 0 ? new LRUCache<string, boolean>({ max: config.cacheSize }) : undefined;
+  const isBot = (useragent: string) => {
+    let verdict = cache?.get(useragent);
+    if (verdict === undefined) {
+      verdict = match(useragent);
+      cache?.set(useragent, verdict);
+    }
+    return verdict;
+  };
   const onBot: (event: EnrichableEvent) => EnrichResult =
     config.action === 'drop'
       ? () => DROP_BOT
