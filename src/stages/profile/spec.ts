@@ -138,11 +138,11 @@ function referrerOf(e: SnowplowEvent): string | undefined {
   return JSON.stringify({ urlhost: e.refr_urlhost, medium: e.refr_medium ?? null, source: e.refr_source ?? null });
 }
 
-/** The mkt_* fields as JSON text when any is set. */
+/** The mkt_* fields as JSON text when any is set (written out: this runs for every event). */
 function campaignOf(e: SnowplowEvent): string | undefined {
-  const c = { medium: e.mkt_medium, source: e.mkt_source, term: e.mkt_term, content: e.mkt_content, campaign: e.mkt_campaign };
-  if (Object.values(c).every((v) => v === undefined || v === '')) return undefined;
-  return JSON.stringify(Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v ?? null])));
+  const { mkt_medium: medium, mkt_source: source, mkt_term: term, mkt_content: content, mkt_campaign: campaign } = e;
+  if (!medium && !source && !term && !content && !campaign) return undefined;
+  return JSON.stringify({ medium: medium ?? null, source: source ?? null, term: term ?? null, content: content ?? null, campaign: campaign ?? null });
 }
 
 export const VISITOR_PROFILE_SCHEMA = 'iglu:io.tailplow/visitor_profile/jsonschema/1-0-0';
@@ -187,7 +187,22 @@ export interface VisitorProfile {
 
 const int = (s: string | undefined) => (s === undefined || s === '' ? 0 : Number.parseInt(s, 10));
 const iso = (s: string | undefined) => (s === undefined ? null : new Date(Number(s)).toISOString());
-const json = <T>(s: string | undefined): T | null => (s === undefined ? null : (JSON.parse(s) as T));
+/**
+ * Referrers and campaigns as objects. A site has few distinct ones, and every event's context
+ * carries four, so each text is parsed once and its object shared, frozen.
+ */
+const parsedJson = new Map<string, unknown>();
+const PARSED_JSON_MAX = 4096;
+function json<T>(s: string | undefined): T | null {
+  if (s === undefined) return null;
+  let value = parsedJson.get(s);
+  if (value === undefined) {
+    if (parsedJson.size >= PARSED_JSON_MAX) parsedJson.clear();
+    value = Object.freeze(JSON.parse(s) as object);
+    parsedJson.set(s, value);
+  }
+  return value as T;
+}
 
 /** Sessions: the tracker's session index where it has one, else the number of session id changes. */
 function sessionsOf(maxSessionIdx: string | undefined, sessionCount: string | undefined): number {
