@@ -199,3 +199,20 @@ test('rows: a timestamp column holds its instant in UTC, whether cut from the te
     assert.equal(eventRowOf({ ...EVENT, derived_tstamp: bad } as SnowplowEvent, 'modern').ok, false, bad);
   }
 });
+
+test('rows: JSON fields read as JSON.stringify writes them, shared frozen entities included', () => {
+  const shared = Object.freeze({ schema: 'iglu:a/b/jsonschema/1-0-0', data: Object.freeze({ x: 'tab\there', n: null }) });
+  const shallow = Object.freeze({ schema: 'iglu:a/c/jsonschema/1-0-0', data: { count: 1 } });
+  const contexts: unknown[] = [shared, { schema: 'iglu:a/d/jsonschema/1-0-0', data: { y: [1, 'z'] } }, shallow, undefined];
+  const stored = (value: unknown) => {
+    const outcome = eventRowOf({ ...EVENT, derived_contexts: value } as unknown as SnowplowEvent, 'modern');
+    assert.ok(outcome.ok);
+    return JSON.parse(fieldsOf(outcome.line, 'modern').derived_contexts!) as unknown;
+  };
+  for (let i = 0; i < 2; i++) assert.deepEqual(stored(contexts), JSON.parse(JSON.stringify(contexts)), `pass ${i}`);
+  // A frozen entity whose data is not frozen may change between events: its text is not reused.
+  (shallow.data as { count: number }).count = 2;
+  assert.deepEqual(stored(contexts), JSON.parse(JSON.stringify(contexts)));
+  assert.deepEqual(stored([]), []);
+  assert.deepEqual(stored({ not: 'an array' }), { not: 'an array' });
+});

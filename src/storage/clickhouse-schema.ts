@@ -158,27 +158,42 @@ const TIMESTAMP_RANGE: Record<SchemaVariant, readonly [number, number]> = {
 };
 const INT32: readonly [number, number] = [-2147483648, 2147483647];
 
-const FIELD_BY_NAME: ReadonlyMap<string, FieldSpec> = new Map(ENRICHED_FIELDS.map((field) => [field.name, field]));
-
 /** TabSeparated's NULL. */
 const TSV_NULL = '\\N';
+
+/** Where one canonical field goes in an insert's row: everything putField needs, found with one lookup. */
+interface FieldSlot {
+  readonly field: FieldSpec;
+  /** Its column's index in the row. */
+  readonly at: number;
+  /** The legacy layout's `<name>_ms` column of a timestamp; -1 otherwise. */
+  readonly msAt: number;
+  readonly required: boolean;
+}
 
 /** The columns an insert names (the stored ones, in DDL order) and where each field's value goes. */
 interface InsertLayout {
   readonly columns: readonly string[];
   /** A row of absent fields: NULL, or '' for the key strings (not Nullable; their column default). */
   readonly empty: readonly string[];
-  readonly index: ReadonlyMap<string, number>;
+  readonly slots: ReadonlyMap<string, FieldSlot>;
 }
 
 function insertLayoutOf(variant: SchemaVariant): InsertLayout {
   const columns = eventColumns(variant)
     .filter((c) => !c.computed)
     .map((c) => c.name);
+  const index = new Map(columns.map((name, i) => [name, i]));
+  const slotOf = (field: FieldSpec): FieldSlot => ({
+    field,
+    at: index.get(field.name)!,
+    msAt: field.type === 'timestamp' && variant === 'legacy' ? index.get(msColumnOf(field.name))! : -1,
+    required: REQUIRED.has(field.name),
+  });
   return {
     columns,
     empty: columns.map((name) => (KEY_STRINGS.has(name) ? '' : TSV_NULL)),
-    index: new Map(columns.map((name, i) => [name, i])),
+    slots: new Map(ENRICHED_FIELDS.map((field) => [field.name, slotOf(field)])),
   };
 }
 
@@ -243,12 +258,12 @@ export function eventRowOf(event: SnowplowEvent, variant: SchemaVariant): RowOut
   const values = layout.empty.slice();
   let required = 0;
   for (const name in source) {
-    const field = FIELD_BY_NAME.get(name);
-    if (field === undefined) continue;
+    const slot = layout.slots.get(name);
+    if (slot === undefined) continue;
     const value = source[name];
     if (value === undefined || value === null) continue;
-    if (putField(values, layout, field, value, variant) !== undefined) return rowInColumnOrder(source, variant);
-    if (REQUIRED.has(name)) required++;
+    if (putField(values, slot, value, variant) !== undefined) return rowInColumnOrder(source, variant);
+    if (slot.required) required++;
   }
   if (required !== REQUIRED.size) return rowInColumnOrder(source, variant);
   return { ok: true, line: values.join('\t') };
@@ -258,73 +273,114 @@ function rowInColumnOrder(source: Record<string, unknown>, variant: SchemaVarian
   const layout = LAYOUTS[variant];
   const values = layout.empty.slice();
   for (const field of ENRICHED_FIELDS) {
+    const slot = layout.slots.get(field.name)!;
     const value = source[field.name];
     if (value === undefined || value === null) {
-      if (REQUIRED.has(field.name)) return { ok: false, reason: 'missing_field', message: `${field.name} is missing` };
+      if (slot.required) return { ok: false, reason: 'missing_field', message: `${field.name} is missing` };
       continue;
     }
-    const problem = putField(values, layout, field, value, variant);
+    const problem = putField(values, slot, value, variant);
     if (problem) return problem;
   }
   return { ok: true, line: values.join('\t') };
 }
 
 /** Sets the field's column(s) in `values` (TabSeparated text); a problem with the value comes back instead. */
-function putField(values: string[], layout: InsertLayout, field: FieldSpec, value: unknown, variant: SchemaVariant): Extract<RowOutcome, { ok: false }> | undefined {
-  const bad = (what: string) => ({ ok: false as const, reason: 'invalid_value' as const, message: `${field.name}: ${what}, got ${describe(value)}` });
-  const at = layout.index.get(field.name)!;
+function putField(values: string[], slot: FieldSlot, value: unknown, variant: SchemaVariant): Extract<RowOutcome, { ok: false }> | undefined {
+  const { field, at } = slot;
   switch (field.type) {
     case 'string':
-      if (typeof value !== 'string') return bad('expected a string');
-      if (REQUIRED.has(field.name) && value === '') return { ok: false, reason: 'missing_field', message: `${field.name} is empty` };
+      if (typeof value !== 'string') return invalidValue(field, value, 'expected a string');
+      if (slot.required && value === '') return { ok: false, reason: 'missing_field', message: `${field.name} is empty` };
       values[at] = tsvEscape(value);
       break;
     case 'int':
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < INT32[0] || value > INT32[1]) return bad('expected a 32-bit integer');
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < INT32[0] || value > INT32[1]) return invalidValue(field, value, 'expected a 32-bit integer');
       values[at] = String(value);
       break;
     case 'float':
-      if (typeof value !== 'number' || !Number.isFinite(value)) return bad('expected a finite number');
+      if (typeof value !== 'number' || !Number.isFinite(value)) return invalidValue(field, value, 'expected a finite number');
       // String() writes 1e-7 / 1e+21 for the extremes: both parsers read the exponent.
       values[at] = String(value);
       break;
     case 'bool':
-      if (typeof value !== 'boolean') return bad('expected true or false');
+      if (typeof value !== 'boolean') return invalidValue(field, value, 'expected true or false');
       values[at] = variant === 'modern' ? (value ? 'true' : 'false') : value ? '1' : '0';
       break;
     case 'timestamp': {
-      if (typeof value !== 'string') return bad('expected an ISO-8601 timestamp');
+      if (typeof value !== 'string') return invalidValue(field, value, 'expected an ISO-8601 timestamp');
       // 'YYYY-MM-DD hh:mm:ss.sss' in UTC: what both DateTime parsers take without best_effort.
       if (isStorableIso(value, variant)) {
         const text = `${value.slice(0, 10)} ${value.slice(11, 23)}`;
         if (variant === 'modern') values[at] = text;
         else {
           values[at] = text.slice(0, 19);
-          values[layout.index.get(msColumnOf(field.name))!] = String(Number(value.slice(20, 23)));
+          values[slot.msAt] = String(Number(value.slice(20, 23)));
         }
         break;
       }
       const ms = Date.parse(value);
       const [min, max] = TIMESTAMP_RANGE[variant];
-      if (!Number.isFinite(ms)) return bad('expected an ISO-8601 timestamp');
-      if (ms < min || ms > max) return bad(`outside ${new Date(min).toISOString()} .. ${new Date(max).toISOString()}`);
+      if (!Number.isFinite(ms)) return invalidValue(field, value, 'expected an ISO-8601 timestamp');
+      if (ms < min || ms > max) return invalidValue(field, value, `outside ${new Date(min).toISOString()} .. ${new Date(max).toISOString()}`);
       const text = new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
       if (variant === 'modern') values[at] = text;
       else {
         values[at] = text.slice(0, 19);
-        values[layout.index.get(msColumnOf(field.name))!] = String(((ms % 1000) + 1000) % 1000);
+        values[slot.msAt] = String(((ms % 1000) + 1000) % 1000);
       }
       break;
     }
     case 'json':
       if (typeof value === 'string') {
-        if (!isJson(value)) return bad('expected JSON');
+        if (!isJson(value)) return invalidValue(field, value, 'expected JSON');
         values[at] = tsvEscape(value);
-      } else if (typeof value === 'object') values[at] = tsvEscape(JSON.stringify(value));
-      else return bad('expected a JSON object or array');
+      } else if (typeof value === 'object') values[at] = tsvEscape(jsonText(value!));
+      else return invalidValue(field, value, 'expected a JSON object or array');
       break;
   }
   return undefined;
+}
+
+/** JSON text of deeply frozen objects: the entities enrichments share between events (ua_parser_context). */
+const FROZEN_JSON = new WeakMap<object, string>();
+
+/** Frozen all the way down, so its JSON text can never change. */
+function isDeepFrozen(value: object): boolean {
+  if (!Object.isFrozen(value)) return false;
+  for (const key in value) {
+    const child: unknown = (value as Record<string, unknown>)[key];
+    if (child !== null && typeof child === 'object' && !isDeepFrozen(child)) return false;
+  }
+  return true;
+}
+
+/**
+ * JSON.stringify of a JSON field, with the text of each deeply frozen entity of an array written
+ * once and reused: most events of a site carry the same few shared contexts.
+ */
+function jsonText(value: object): string {
+  if (!Array.isArray(value)) return JSON.stringify(value);
+  let text = '[';
+  for (let i = 0; i < value.length; i++) {
+    const entity: unknown = value[i];
+    let json: string | undefined;
+    if (entity !== null && typeof entity === 'object' && Object.isFrozen(entity)) {
+      json = FROZEN_JSON.get(entity);
+      if (json === undefined) {
+        json = JSON.stringify(entity);
+        if (isDeepFrozen(entity)) FROZEN_JSON.set(entity, json);
+      }
+    } else json = JSON.stringify(entity) as string | undefined;
+    // As JSON.stringify writes an array's undefined, function and symbol elements.
+    text += `${i ? ',' : ''}${json ?? 'null'}`;
+  }
+  return `${text}]`;
+}
+
+/** A function rather than a closure made per putField call: that runs for each of an event's ~60 fields. */
+function invalidValue(field: FieldSpec, value: unknown, what: string): Extract<RowOutcome, { ok: false }> {
+  return { ok: false, reason: 'invalid_value', message: `${field.name}: ${what}, got ${describe(value)}` };
 }
 
 /** What toISOString gives (and the decoder writes), for an instant that is surely valid: day ≤ 28. */
