@@ -43,7 +43,8 @@ export async function openEventTable(store: EventStore, opts: { table: string; d
     } catch (err) {
       if (storeErrorKind(err) !== 'rejected_rows') throw asThrownStoreError(err);
       if (events.length === 1) return [{ event: events[0]!, reason: 'rejected_by_store' satisfies EventTableFailure, message: storeErrorMessage(err) }];
-      const [first, second] = [events.slice(0, Math.ceil(events.length / 2)), events.slice(Math.ceil(events.length / 2))];
+      const half = Math.ceil(events.length / 2);
+      const [first, second] = [events.slice(0, half), events.slice(half)];
       // In order, so a store that goes down half-way throws before later halves are tried.
       const refused = await insertFindingRejected(first, rowsOf(first));
       return [...refused, ...(await insertFindingRejected(second, rowsOf(second)))];
