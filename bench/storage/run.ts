@@ -26,9 +26,10 @@
  * a time), so one partition's insert overlaps another's stages. Both variants get the same value.
  * `--max-pending N` (cli): source.maxPendingEvents, events past the stages waiting for the sinks
  * (default: the processor's default; 0 stores each batch before fetching the next), and
- * `--insert-min-rows N` (cli): the ClickHouse sink's insertMinRows (inprocess: always 0).
+ * `--insert-min-rows N` (cli): the ClickHouse sink's insertMinRows (inprocess: always 0), and
+ * `--insert-max-wait MS` (cli): its insertMaxWaitMs.
  *
- *   npx tsc -p tsconfig.json && node dist/bench/storage/run.js [--events 100000] [--mode inprocess|cli|both] [--batch 650] [--max-bytes B] [--concurrency 1] [--max-pending N] [--insert-min-rows N] [--only enrich,profile,clickhouse] [--shared] [--cpu-prof]
+ *   npx tsc -p tsconfig.json && node dist/bench/storage/run.js [--events 100000] [--mode inprocess|cli|both] [--batch 650] [--max-bytes B] [--concurrency 1] [--max-pending N] [--insert-min-rows N] [--insert-max-wait MS] [--only enrich,profile,clickhouse] [--shared] [--cpu-prof]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -59,6 +60,7 @@ const { values: args } = parseArgs({
     'max-bytes': { type: 'string' },
     'max-pending': { type: 'string' },
     'insert-min-rows': { type: 'string' },
+    'insert-max-wait': { type: 'string' },
     shared: { type: 'boolean', default: false },
     'cpu-prof': { type: 'boolean', default: false },
   },
@@ -121,9 +123,15 @@ function stagesOf(v: Variant, servers: Servers, prefix: string): unknown[] {
 }
 
 /** `insertMinRows`: the sink's default unless --insert-min-rows; inprocess awaits each batch, so it never waits for rows (0). */
-const clickhouseSinkOf = (servers: Servers, table: string, insertMinRows?: number) =>
-  ({ type: 'clickhouse', url: servers.clickhouseUrl, table, ...(insertMinRows !== undefined ? { insertMinRows } : {}) }) as const;
-const insertMinRowsArg = () => (args['insert-min-rows'] !== undefined ? Number(args['insert-min-rows']) : undefined);
+const clickhouseSinkOf = (servers: Servers, table: string, insertMinRows?: number, insertMaxWaitMs?: number) =>
+  ({
+    type: 'clickhouse',
+    url: servers.clickhouseUrl,
+    table,
+    ...(insertMinRows !== undefined ? { insertMinRows } : {}),
+    ...(insertMaxWaitMs !== undefined ? { insertMaxWaitMs } : {}),
+  }) as const;
+const numberArg = (name: 'insert-min-rows' | 'insert-max-wait') => (args[name] !== undefined ? Number(args[name]) : undefined);
 
 type Measured = Pick<Result, 'seconds' | 'cpuMs' | 'inserts'>;
 
@@ -212,7 +220,7 @@ async function runCli(v: Variant, raw: string, n: number, dir: string, servers: 
     groupId,
     badTopic: `${raw}-bad`,
     stages: stagesOf(v, servers, prefix),
-    sinks: [v.clickhouse ? clickhouseSinkOf(servers, table, insertMinRowsArg()) : { type: 'file', path: '/dev/null', fsync: false }],
+    sinks: [v.clickhouse ? clickhouseSinkOf(servers, table, numberArg('insert-min-rows'), numberArg('insert-max-wait')) : { type: 'file', path: '/dev/null', fsync: false }],
     source: {
       ...(args['max-bytes'] ? { maxBytesPerPartition: Number(args['max-bytes']) } : {}),
       ...(args['max-pending'] !== undefined ? { maxPendingEvents: Number(args['max-pending']) } : {}),
