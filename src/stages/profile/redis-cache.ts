@@ -18,6 +18,7 @@
  * as PROFILE_SCRIPT alone (test/profile/redis.integration.test.ts runs the contract both ways).
  */
 import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import { countEvent } from './rules';
 import { profileKeys, type ProfileInput, type ProfileResult, type ProfileStoreOptions } from './spec';
 
@@ -77,12 +78,6 @@ end
 return 'ok'
 `;
 
-interface CachedProfile {
-  h: Record<string, string>;
-  /** When it was loaded or last written (ms): with a TTL, an entry older than it is not trusted. */
-  at: number;
-}
-
 /** One visitor's part of a batch while it is computed. */
 interface VisitorWork {
   /** Its profile as the batch started: `events` is what Redis must still hold. */
@@ -112,26 +107,13 @@ export function createCachedApply(
   redis.defineCommand('tailplowProfileCheckedWrite', { numberOfKeys: 0, lua: CHECKED_WRITE_SCRIPT });
   const client = redis as Redis & CheckedWriteCommands;
   const windowMs = opts.dedupWindowSeconds * 1000;
-  const cache = new Map<string, CachedProfile>();
-
-  const cached = (visitor: string): CachedProfile | undefined => {
-    const entry = cache.get(visitor);
-    if (!entry) return undefined;
-    cache.delete(visitor);
-    // With a TTL the profile may have expired meanwhile; the check would catch it, a reload is cheaper than a fallback.
-    if (opts.ttlSeconds > 0 && Date.now() - entry.at > opts.ttlSeconds * 1000) return undefined;
-    cache.set(visitor, entry);
-    return entry;
-  };
-  const remember = (visitor: string, h: Record<string, string>) => {
-    cache.delete(visitor);
-    cache.set(visitor, { h, at: Date.now() });
-    while (cache.size > opts.capacity) cache.delete(cache.keys().next().value as string);
-  };
+  // With a TTL a profile may have expired in Redis meanwhile: one loaded or written longer ago
+  // than that is read again (the check would catch it, but a reload is cheaper than a fallback).
+  const cache = new LRUCache<string, Record<string, string>>({ max: opts.capacity, ...(opts.ttlSeconds > 0 ? { ttl: opts.ttlSeconds * 1000 } : {}) });
 
   /** Profiles of the visitors not cached, read in one round trip. */
   const load = async (visitors: string[]): Promise<void> => {
-    const missing = visitors.filter((v) => !cached(v));
+    const missing = visitors.filter((v) => cache.get(v) === undefined);
     if (missing.length === 0) return;
     const pipeline = redis.pipeline();
     for (const v of missing) pipeline.hgetall(profileKeys.profile(opts.prefix, v));
@@ -139,7 +121,7 @@ export function createCachedApply(
     missing.forEach((v, i) => {
       const [err, h] = replies[i] ?? [new Error('no reply')];
       if (err) throw err;
-      remember(v, h as Record<string, string>);
+      cache.set(v, h as Record<string, string>);
     });
   };
 
@@ -153,9 +135,9 @@ export function createCachedApply(
     }
     const work = new Map<string, VisitorWork>();
     for (const v of visitors) {
-      const entry = cache.get(v);
-      if (!entry) return full(inputs); // evicted by the load itself: a batch of more visitors than the cache holds
-      work.set(v, { start: entry.h, h: { ...entry.h }, counted: new Map() });
+      const h = cache.get(v);
+      if (!h) return full(inputs); // evicted by the load itself: a batch of more visitors than the cache holds
+      work.set(v, { start: h, h: { ...h }, counted: new Map() });
     }
 
     const results: ProfileResult[] = inputs.map((input) => {
@@ -194,7 +176,7 @@ export function createCachedApply(
       for (const v of visitors) cache.delete(v);
       return full(inputs);
     }
-    for (const [visitor, w] of work) remember(visitor, w.h);
+    for (const [visitor, w] of work) cache.set(visitor, w.h);
     opts.onBatch?.('cached');
     return results;
   };
