@@ -311,24 +311,14 @@ function putField(values: string[], slot: FieldSlot, value: unknown, variant: Sc
       if (typeof value !== 'string') return invalidValue(field, value, 'expected an ISO-8601 timestamp');
       // 'YYYY-MM-DD hh:mm:ss.sss' in UTC: what both DateTime parsers take without best_effort.
       if (isStorableIso(value, variant)) {
-        const text = `${value.slice(0, 10)} ${value.slice(11, 23)}`;
-        if (variant === 'modern') values[at] = text;
-        else {
-          values[at] = text.slice(0, 19);
-          values[slot.msAt] = String(Number(value.slice(20, 23)));
-        }
+        putTimestamp(values, slot, variant, value);
         break;
       }
       const ms = Date.parse(value);
       const [min, max] = TIMESTAMP_RANGE[variant];
       if (!Number.isFinite(ms)) return invalidValue(field, value, 'expected an ISO-8601 timestamp');
       if (ms < min || ms > max) return invalidValue(field, value, `outside ${new Date(min).toISOString()} .. ${new Date(max).toISOString()}`);
-      const text = new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
-      if (variant === 'modern') values[at] = text;
-      else {
-        values[at] = text.slice(0, 19);
-        values[slot.msAt] = String(((ms % 1000) + 1000) % 1000);
-      }
+      putTimestamp(values, slot, variant, new Date(ms).toISOString());
       break;
     }
     case 'json':
@@ -381,6 +371,18 @@ function jsonText(value: object): string {
 /** A function rather than a closure made per putField call: that runs for each of an event's ~60 fields. */
 function invalidValue(field: FieldSpec, value: unknown, what: string): Extract<RowOutcome, { ok: false }> {
   return { ok: false, reason: 'invalid_value', message: `${field.name}: ${what}, got ${describe(value)}` };
+}
+
+/**
+ * A timestamp's column text from its instant in toISOString's form: modern 'YYYY-MM-DD
+ * hh:mm:ss.sss'; legacy the seconds, and the milliseconds in its `_ms` column.
+ */
+function putTimestamp(values: string[], slot: FieldSlot, variant: SchemaVariant, iso: string): void {
+  if (variant === 'modern') values[slot.at] = `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
+  else {
+    values[slot.at] = `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
+    values[slot.msAt] = String(Number(iso.slice(20, 23)));
+  }
 }
 
 /** What toISOString gives (and the decoder writes), for an instant that is surely valid: day ≤ 28. */
