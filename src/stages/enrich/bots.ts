@@ -12,9 +12,8 @@
  * `action: drop` returns a drop result with reason `bot`: the event is counted, not stored.
  */
 import { createIsbotFromList, isbot, list as isbotList } from 'isbot';
-import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
-import { drop, type Enrichment, type EnrichableEvent, type EnrichResult, OK, stringField } from './types';
+import { cachedByKey, drop, type Enrichment, type EnrichableEvent, type EnrichResult, OK, stringField } from './types';
 
 export const BOT_BROWSER_TYPE = 'Robot';
 
@@ -66,18 +65,9 @@ export interface BotsDeps {
 
 export function createBotsEnrichment(config: BotsConfig, deps: BotsDeps = {}): Enrichment {
   if (!config.enabled) return () => OK;
-  const match = deps.isBot ?? createBotMatcher(config);
   // isbot's pattern is one regular expression of ~400 alternatives: ~2.5 µs per event, while a
   // site sees few distinct user agents (the ua enrichment caches its parses the same way).
-  const cache = config.cacheSize > 0 ? new LRUCache<string, boolean>({ max: config.cacheSize }) : undefined;
-  const isBot = (useragent: string) => {
-    let verdict = cache?.get(useragent);
-    if (verdict === undefined) {
-      verdict = match(useragent);
-      cache?.set(useragent, verdict);
-    }
-    return verdict;
-  };
+  const isBot = cachedByKey(config.cacheSize, deps.isBot ?? createBotMatcher(config));
   const onBot: (event: EnrichableEvent) => EnrichResult =
     config.action === 'drop'
       ? () => DROP_BOT

@@ -11,6 +11,7 @@
  * The result only says what should happen to the event next. It never carries data.
  */
 
+import { LRUCache } from 'lru-cache';
 import { FIELD_MAX_LENGTHS } from '../../snowplow/fields';
 
 /** The event as enrichments see it: canonical field name → value. */
@@ -53,6 +54,23 @@ export function drop(reason: EnrichDropReason): EnrichResult {
 
 export function bad(reason: EnrichBadReason, message: string): EnrichResult {
   return { kind: 'bad', reason, message };
+}
+
+/**
+ * `compute` with its results kept per user agent (or other key) in an LRU of `size` entries; 0:
+ * no cache. For lookups that cost microseconds per event while a site repeats a few keys.
+ */
+export function cachedByKey<V extends {}>(size: number, compute: (key: string) => V): (key: string) => V {
+  if (size <= 0) return compute;
+  const cache = new LRUCache<string, V>({ max: size });
+  return (key) => {
+    let value = cache.get(key);
+    if (value === undefined) {
+      value = compute(key);
+      cache.set(key, value);
+    }
+    return value;
+  };
 }
 
 /** One enrichment applied to one event. */

@@ -25,10 +25,9 @@
  * Parsing costs tens of microseconds, so results are kept in an LRU cache keyed by the UA string;
  * the cached fields and context are frozen and shared between events.
  */
-import { LRUCache } from 'lru-cache';
 import UAParser from 'ua-parser-js';
 import { z } from 'zod';
-import { addDerivedContext, type DerivedContext, type Enrichment, type EnrichableEvent, OK, stringField } from './types';
+import { addDerivedContext, cachedByKey, type DerivedContext, type Enrichment, type EnrichableEvent, OK, stringField } from './types';
 
 export const UA_PARSER_CONTEXT_SCHEMA = 'iglu:com.snowplowanalytics.snowplow/ua_parser_context/jsonschema/1-0-0';
 
@@ -210,19 +209,14 @@ function deviceFamilyOf(vendor: string | undefined, model: string | undefined): 
 
 export function createUaEnrichment(config: UaConfig, deps: UaDeps = {}): Enrichment {
   if (!config.enabled || (!config.fields && !config.context)) return () => OK;
-  const parse = deps.parse ?? parseUserAgent;
-  const cache = config.cacheSize > 0 ? new LRUCache<string, ParsedUserAgent>({ max: config.cacheSize }) : undefined;
+  const parse = cachedByKey(config.cacheSize, deps.parse ?? parseUserAgent);
   const setFields = config.fields;
   const setContext = config.context;
 
   return function parseUa(event: EnrichableEvent) {
     const useragent = stringField(event, 'useragent');
     if (useragent === undefined) return OK;
-    let parsed = cache?.get(useragent);
-    if (parsed === undefined) {
-      parsed = parse(useragent);
-      cache?.set(useragent, parsed);
-    }
+    const parsed = parse(useragent);
     if (setFields) Object.assign(event, parsed.fields);
     if (setContext) addDerivedContext(event, parsed.context);
     return OK;
