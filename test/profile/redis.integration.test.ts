@@ -246,6 +246,31 @@ test('counters from the recorded tracker fixture equal counts computed from its 
   }
 });
 
+test('ids more than the window behind the latest event are deleted from Redis, by the script and by the cached path alike', async () => {
+  for (const cacheVisitors of [0, 100]) {
+    const opts = { prefix: uniquePrefix(), ttlSeconds: 0, dedupWindowSeconds: 600, cacheVisitors };
+    const paths = { cached: 0, script: 0 };
+    const store = redisStore({ ...opts, onBatch: (path) => paths[path]++ });
+    try {
+      // Minutes 0, 5, 9, then 14, then 30: at 14 minute 0 leaves the 10-minute window, at 30 all but 30 do.
+      // Remembered ids are given as indexes of their events in that order.
+      const batches = [[0, 5, 9], [14], [30]].map((minutes) => inputsOf(minutes.map((m) => eventAt(m, { domain_userid: 'W' }))));
+      const remembered: number[][] = [];
+      for (const batch of batches) {
+        await store.apply(batch);
+        const ids = await admin.zrange(profileKeys.seenIds(opts.prefix, 'd:W'), '0', '-1');
+        const snapshots = await admin.hkeys(profileKeys.seenSnapshots(opts.prefix, 'd:W'));
+        assert.deepEqual([...snapshots].sort(), [...ids].sort(), `cache ${cacheVisitors}: the two sets agree`);
+        remembered.push(ids.map((id) => batches.flat().findIndex((i) => i.event_id === id)));
+      }
+      assert.deepEqual(remembered, [[0, 1, 2], [1, 2, 3], [4]], `cache ${cacheVisitors}`);
+      if (cacheVisitors) assert.deepEqual(paths, { cached: 3, script: 0 });
+    } finally {
+      await store.close();
+    }
+  }
+});
+
 test('ttlSeconds puts an expiry on the profile, its seen ids and the links, and they go away', async () => {
   const opts = { prefix: uniquePrefix(), ttlSeconds: 1000, dedupWindowSeconds: 1000 };
   const store = redisStore(opts);

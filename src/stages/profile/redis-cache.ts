@@ -23,14 +23,16 @@ import { countEvent } from './rules';
 import { profileKeys, type ProfileInput, type ProfileResult, type ProfileStoreOptions } from './spec';
 
 /**
- * ARGV: [1] JSON {v: [{k, e, f: [field, value, ...], i: [id, ts, snapshot, ...]}], l: [key, visitor, ...]},
- * [2] prefix, [3] dedup window s, [4] ttl s. `e` is the `events` counter the batch started from
- * ('' for no profile). Returns 'ok', or 'conflict' having written nothing.
+ * ARGV: [1] JSON {v: [{k, e, f: [field, value, ...], i: [id, ts, snapshot, ...], c}], l: [key, visitor, ...]},
+ * [2] prefix, [3] dedup window s (unused: kept so both scripts take the same arguments), [4] ttl s.
+ * `e` is the `events` counter the batch started from ('' for no profile). `c` is the collector
+ * time (epoch ms) below which the visitor's remembered ids are forgotten, or '' when none can be
+ * that old: the client knows the profile the write leaves, so Redis need not read it back.
+ * Returns 'ok', or 'conflict' having written nothing.
  */
 export const CHECKED_WRITE_SCRIPT = `
 local req = cjson.decode(ARGV[1])
 local prefix = ARGV[2]
-local window = tonumber(ARGV[3]) * 1000
 local ttl = tonumber(ARGV[4])
 
 for _, v in ipairs(req.v) do
@@ -56,14 +58,12 @@ for _, v in ipairs(req.v) do
       redis.call('ZADD', seenKey, unpack(zargs))
       redis.call('HSET', seenvKey, unpack(hargs))
     end
-    local h = redis.call('HMGET', profileKey, 'first_seen_ms', 'last_seen_ms')
-    local cutoff = string.format('%.0f', tonumber(h[2]) - window)
-    if tonumber(h[1]) < tonumber(cutoff) then
-      local old = redis.call('ZRANGEBYSCORE', seenKey, '-inf', '(' .. cutoff)
+    if v.c ~= '' then
+      local old = redis.call('ZRANGEBYSCORE', seenKey, '-inf', '(' .. v.c)
       for j = 1, #old, 1000 do
         redis.call('HDEL', seenvKey, unpack(old, j, math.min(j + 999, #old)))
       end
-      if #old > 0 then redis.call('ZREMRANGEBYSCORE', seenKey, '-inf', '(' .. cutoff) end
+      if #old > 0 then redis.call('ZREMRANGEBYSCORE', seenKey, '-inf', '(' .. v.c) end
     end
     if ttl > 0 then
       redis.call('EXPIRE', profileKey, ttl)
@@ -78,11 +78,25 @@ end
 return 'ok'
 `;
 
+/**
+ * The collector time (epoch ms, as text) below which a profile's remembered ids are forgotten,
+ * or '' when none can be that old: every remembered id is at least first_seen_ms old, so a
+ * visitor younger than the window has none to forget. PROFILE_SCRIPT makes the same cut.
+ */
+export function forgetBefore(h: Readonly<Record<string, string>>, windowMs: number): string {
+  if (h.last_seen_ms === undefined || h.first_seen_ms === undefined) return '';
+  const cutoff = Number(h.last_seen_ms) - windowMs;
+  return Number(h.first_seen_ms) < cutoff ? String(cutoff) : '';
+}
+
 /** One visitor's part of a batch while it is computed. */
 interface VisitorWork {
   /** Its profile as the batch started: `events` is what Redis must still hold. */
   start: Record<string, string>;
+  /** Its profile now. Copied before the next event changes it once a result holds it. */
   h: Record<string, string>;
+  /** Whether `h` is held by the cache or by a result (then it must not change). */
+  shared: boolean;
   /** Ids counted in this batch, with their collector time and snapshot. */
   counted: Map<string, [number, string]>;
 }
@@ -137,26 +151,33 @@ export function createCachedApply(
     for (const v of visitors) {
       const h = cache.get(v);
       if (!h) return full(inputs); // evicted by the load itself: a batch of more visitors than the cache holds
-      work.set(v, { start: h, h: { ...h }, counted: new Map() });
+      work.set(v, { start: h, h, shared: true, counted: new Map() });
     }
 
     const results: ProfileResult[] = inputs.map((input) => {
       if (!input.domain_userid) return { status: 'anonymous' };
       const visitor = `d:${input.domain_userid}`;
       const w = work.get(visitor)!;
+      // One copy per event at most, and none for the results' profiles: each result keeps the
+      // state it was given (results are read-only), and the last one is also what gets cached.
+      if (w.shared) {
+        w.h = { ...w.h };
+        w.shared = false;
+      }
       // Only the ids counted in this batch are known here: one that Redis already remembers fails the write's check.
       const { status, snapshot } = countEvent(w.h, input, w.counted.get(input.event_id), windowMs);
       if (status === 'applied') w.counted.set(input.event_id, [input.ts, snapshot]);
-      return { status, visitor, profile: { ...w.h }, ...(snapshot ? { snapshot } : {}) };
+      w.shared = true;
+      return { status, visitor, profile: w.h, ...(snapshot ? { snapshot } : {}) };
     });
 
-    const request = { v: [] as Array<{ k: string; e: string; f: string[]; i: Array<string | number> }>, l: [] as string[] };
+    const request = { v: [] as Array<{ k: string; e: string; f: string[]; i: Array<string | number>; c: string }>, l: [] as string[] };
     for (const [visitor, w] of work) {
       const f: string[] = [];
       if (w.counted.size > 0) for (const field in w.h) if (w.start[field] !== w.h[field]) f.push(field, w.h[field]!);
       const i: Array<string | number> = [];
       for (const [id, [ts, snapshot]] of w.counted) i.push(id, String(ts), snapshot);
-      request.v.push({ k: visitor, e: w.start.events ?? '', f, i });
+      request.v.push({ k: visitor, e: w.start.events ?? '', f, i, c: forgetBefore(w.h, windowMs) });
     }
     for (const input of inputs) {
       if (!input.domain_userid) continue;
