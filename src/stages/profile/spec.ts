@@ -74,8 +74,8 @@ export interface ProfileResult {
   status: ProfileStatus;
   /** `d:<domain_userid>`, `u:<user_id>` or `n:<network_userid>`; absent when anonymous. */
   visitor?: string;
-  /** The profile hash right after this event (as stored). */
-  profile?: Record<string, string>;
+  /** The profile hash right after this event (as stored); read-only: the store may share it with its cache. */
+  profile?: Readonly<Record<string, string>>;
   /** SNAPSHOT_FIELDS at the time the event was counted, joined by ','. */
   snapshot?: string;
 }
