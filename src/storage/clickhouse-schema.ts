@@ -241,6 +241,15 @@ export function tsvEscape(text: string): string {
 }
 
 /**
+ * tsvEscape for JSON.stringify's output, which has no raw tab, line feed or carriage return (it
+ * writes them as escapes): only backslashes are doubled. indexOf finds one far faster than the
+ * regular expression scans a context's ~1.5 KB.
+ */
+function jsonTsv(json: string): string {
+  return json.includes('\\') ? json.replace(/\\/g, '\\\\') : json;
+}
+
+/**
  * The TabSeparated line of one event: canonical fields only (anything else on the event is not
  * stored), absent fields NULL (the key strings app_id and event: empty). Values are checked
  * against the column types here, because ClickHouse wraps overflowing integers and dates
@@ -325,7 +334,7 @@ function putField(values: string[], slot: FieldSlot, value: unknown, variant: Sc
       if (typeof value === 'string') {
         if (!isJson(value)) return invalidValue(field, value, 'expected JSON');
         values[at] = tsvEscape(value);
-      } else if (typeof value === 'object') values[at] = tsvEscape(jsonText(value!));
+      } else if (typeof value === 'object') values[at] = jsonTsv(jsonText(value!));
       else return invalidValue(field, value, 'expected a JSON object or array');
       break;
   }
@@ -350,8 +359,9 @@ function isDeepFrozen(value: object): boolean {
  * once and reused: most events of a site carry the same few shared contexts.
  */
 function jsonText(value: object): string {
-  if (!Array.isArray(value)) return JSON.stringify(value);
-  let text = '[';
+  if (!Array.isArray(value) || value.length === 0) return JSON.stringify(value);
+  // Joined rather than concatenated: `+=` makes a rope that the next scan would copy flat again.
+  const texts: string[] = new Array<string>(value.length);
   for (let i = 0; i < value.length; i++) {
     const entity: unknown = value[i];
     let json: string | undefined;
@@ -363,9 +373,11 @@ function jsonText(value: object): string {
       }
     } else json = JSON.stringify(entity) as string | undefined;
     // As JSON.stringify writes an array's undefined, function and symbol elements.
-    text += `${i ? ',' : ''}${json ?? 'null'}`;
+    texts[i] = json ?? 'null';
   }
-  return `${text}]`;
+  texts[0] = `[${texts[0]}`;
+  texts[value.length - 1] = `${texts[value.length - 1]}]`;
+  return texts.join(',');
 }
 
 /** A function rather than a closure made per putField call: that runs for each of an event's ~60 fields. */
