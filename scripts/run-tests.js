@@ -5,6 +5,7 @@
 const { readdirSync, statSync } = require('node:fs');
 const { join } = require('node:path');
 const { spawnSync } = require('node:child_process');
+const { runnerArgs } = require('./test-runner-args');
 
 const kind = process.argv[2] || 'unit';
 const filter = process.argv.slice(3);
@@ -29,12 +30,6 @@ if (files.length === 0) {
   console.error(`no ${kind} test files found`);
   process.exit(1);
 }
-// Integration tests run one file at a time: they start private servers on fixed ports and
-// measure timing under load. A test that hangs fails after its timeout, and --test-force-exit
-// ends a file whose failed test left a handle open, so CI can never wait forever.
-const args =
-  kind === 'integration'
-    ? ['--test', '--test-reporter=spec', '--test-concurrency=1', '--test-timeout=600000', '--test-force-exit', ...files]
-    : ['--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=300000', '--test-force-exit', ...files];
+const args = runnerArgs(kind, files);
 const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
 process.exit(r.status ?? 1);
