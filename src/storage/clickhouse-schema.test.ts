@@ -215,4 +215,8 @@ test('rows: JSON fields read as JSON.stringify writes them, shared frozen entiti
   assert.deepEqual(stored(contexts), JSON.parse(JSON.stringify(contexts)));
   assert.deepEqual(stored([]), []);
   assert.deepEqual(stored({ not: 'an array' }), { not: 'an array' });
+  // An object with no JSON (its toJSON gives undefined) is an invalid value, not an empty field.
+  const noJson = eventRowOf({ ...EVENT, derived_contexts: { toJSON: () => undefined } } as unknown as SnowplowEvent, 'modern');
+  assert.equal(noJson.ok, false);
+  assert.equal(!noJson.ok && noJson.reason, 'invalid_value');
 });

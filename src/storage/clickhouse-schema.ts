@@ -334,8 +334,12 @@ function putField(values: string[], slot: FieldSlot, value: unknown, variant: Sc
       if (typeof value === 'string') {
         if (!isJson(value)) return invalidValue(field, value, 'expected JSON');
         values[at] = tsvEscape(value);
-      } else if (typeof value === 'object') values[at] = jsonTsv(jsonText(value!));
-      else return invalidValue(field, value, 'expected a JSON object or array');
+      } else if (typeof value === 'object') {
+        // undefined for an object whose toJSON() gives nothing: no JSON to store.
+        const text = jsonText(value!);
+        if (text === undefined) return invalidValue(field, value, 'expected a JSON object or array');
+        values[at] = jsonTsv(text);
+      } else return invalidValue(field, value, 'expected a JSON object or array');
       break;
   }
   return undefined;
@@ -358,8 +362,8 @@ function isDeepFrozen(value: object): boolean {
  * JSON.stringify of a JSON field, with the text of each deeply frozen entity of an array written
  * once and reused: most events of a site carry the same few shared contexts.
  */
-function jsonText(value: object): string {
-  if (!Array.isArray(value) || value.length === 0) return JSON.stringify(value);
+function jsonText(value: object): string | undefined {
+  if (!Array.isArray(value) || value.length === 0) return JSON.stringify(value) as string | undefined;
   // Joined rather than concatenated: `+=` makes a rope that the next scan would copy flat again.
   const texts: string[] = new Array<string>(value.length);
   for (let i = 0; i < value.length; i++) {
