@@ -89,7 +89,10 @@ test(`the kafka sink's cluster down for ${OUTAGE_MS / 1000} s: consumption pause
 
     await sinkKafka.run('start');
     const restartedAt = performance.now();
-    await waitFor(async () => (await groupProgress(admin, groupId, raw)).committed > end.committed, 90_000, 500);
+    await waitFor(async () => (await groupProgress(admin, groupId, raw)).committed > end.committed, 90_000, 500).catch((err: unknown) => {
+      // Seen once in a full CI run (never alone): keep what the processor said for the next time.
+      throw new Error(`nothing committed within 90 s of the sink's cluster coming back; the processor's last log lines:\n${processor.logs().slice(-40).join('\n')}`, { cause: err });
+    });
     t.diagnostic(`first commit ${((performance.now() - restartedAt) / 1000).toFixed(1)} s after the sink's cluster was back`);
     await sleep(3000);
   } finally {
