@@ -242,7 +242,7 @@ export function tsvEscape(text: string): string {
 
 /**
  * tsvEscape for JSON.stringify's output, which has no raw tab, line feed or carriage return (it
- * writes them as escapes): only backslashes are doubled. indexOf finds one far faster than the
+ * writes them as escapes): only backslashes are doubled. includes finds one far faster than the
  * regular expression scans a context's ~1.5 KB.
  */
 function jsonTsv(json: string): string {

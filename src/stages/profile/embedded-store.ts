@@ -17,7 +17,7 @@
 import { mkdirSync } from 'node:fs';
 import type * as Lmdb from 'lmdb';
 import type { Database, Key, RootDatabase } from 'lmdb';
-import { countEvent } from './rules';
+import { countEvent, windowCutoff } from './rules';
 import { profileKeys, type ProfileInput, type ProfileResult, type ProfileStore, type ProfileStoreOptions } from './spec';
 
 interface Expiring {
@@ -199,7 +199,7 @@ export function openEmbeddedProfileStore(opts: EmbeddedProfileStoreOptions): Emb
       const { profile } = st;
       if (st.expiredNumber !== undefined) forgetBefore(st.expiredNumber, Infinity);
       const n = profile.n ?? newNumber();
-      const cutoff = Number(profile.h.last_seen_ms) - windowMs;
+      const cutoff = windowCutoff(profile.h, windowMs);
       let added = 0;
       for (const [eventId, seen] of st.newIds) {
         if (seen[0] < cutoff) continue; // already out of the window: nothing would ever find it
@@ -281,7 +281,7 @@ export function openEmbeddedProfileStore(opts: EmbeddedProfileStoreOptions): Emb
     seenIds(visitor) {
       const profile = live<ProfileRecord>(db.get(profileKeys.profile(opts.prefix, visitor)));
       if (profile?.n === undefined) return [];
-      const cutoff = Number(profile.h.last_seen_ms) - windowMs;
+      const cutoff = windowCutoff(profile.h, windowMs);
       return [...seenDb.getRange(rangeOf(profile.n))]
         .filter(({ value }) => value[0] >= cutoff)
         .sort((a, b) => a.value[0] - b.value[0])

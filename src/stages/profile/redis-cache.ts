@@ -19,7 +19,7 @@
  */
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
-import { countEvent } from './rules';
+import { countEvent, windowCutoff } from './rules';
 import { profileKeys, type ProfileInput, type ProfileResult, type ProfileStoreOptions } from './spec';
 
 /**
@@ -79,24 +79,21 @@ return 'ok'
 `;
 
 /**
- * The collector time (epoch ms, as text) below which a profile's remembered ids are forgotten,
- * or '' when none can be that old: every remembered id is at least first_seen_ms old, so a
- * visitor younger than the window has none to forget. PROFILE_SCRIPT makes the same cut.
+ * The checked write's `c`: the window cutoff as text, or '' when no remembered id can be below it
+ * (every one is at least first_seen_ms old, so a visitor younger than the window has none to
+ * forget). PROFILE_SCRIPT makes the same cut.
  */
-export function forgetBefore(h: Readonly<Record<string, string>>, windowMs: number): string {
-  if (h.last_seen_ms === undefined || h.first_seen_ms === undefined) return '';
-  const cutoff = Number(h.last_seen_ms) - windowMs;
-  return Number(h.first_seen_ms) < cutoff ? String(cutoff) : '';
+function forgetCutoffArg(h: Readonly<Record<string, string>>, windowMs: number): string {
+  const cutoff = windowCutoff(h, windowMs);
+  return h.first_seen_ms !== undefined && Number(h.first_seen_ms) < cutoff ? String(cutoff) : '';
 }
 
 /** One visitor's part of a batch while it is computed. */
 interface VisitorWork {
   /** Its profile as the batch started: `events` is what Redis must still hold. */
   start: Record<string, string>;
-  /** Its profile now. Copied before the next event changes it once a result holds it. */
+  /** Its profile now: held by the cache or by the last result, so copied before an event changes it. */
   h: Record<string, string>;
-  /** Whether `h` is held by the cache or by a result (then it must not change). */
-  shared: boolean;
   /** Ids counted in this batch, with their collector time and snapshot. */
   counted: Map<string, [number, string]>;
 }
@@ -151,23 +148,19 @@ export function createCachedApply(
     for (const v of visitors) {
       const h = cache.get(v);
       if (!h) return full(inputs); // evicted by the load itself: a batch of more visitors than the cache holds
-      work.set(v, { start: h, h, shared: true, counted: new Map() });
+      work.set(v, { start: h, h, counted: new Map() });
     }
 
     const results: ProfileResult[] = inputs.map((input) => {
       if (!input.domain_userid) return { status: 'anonymous' };
       const visitor = `d:${input.domain_userid}`;
       const w = work.get(visitor)!;
-      // One copy per event at most, and none for the results' profiles: each result keeps the
-      // state it was given (results are read-only), and the last one is also what gets cached.
-      if (w.shared) {
-        w.h = { ...w.h };
-        w.shared = false;
-      }
+      // One copy per event, none per result: each result keeps the state it was given (results
+      // are read-only), and the last one is also what gets cached.
+      w.h = { ...w.h };
       // Only the ids counted in this batch are known here: one that Redis already remembers fails the write's check.
       const { status, snapshot } = countEvent(w.h, input, w.counted.get(input.event_id), windowMs);
       if (status === 'applied') w.counted.set(input.event_id, [input.ts, snapshot]);
-      w.shared = true;
       return { status, visitor, profile: w.h, ...(snapshot ? { snapshot } : {}) };
     });
 
@@ -177,7 +170,7 @@ export function createCachedApply(
       if (w.counted.size > 0) for (const field in w.h) if (w.start[field] !== w.h[field]) f.push(field, w.h[field]!);
       const i: Array<string | number> = [];
       for (const [id, [ts, snapshot]] of w.counted) i.push(id, String(ts), snapshot);
-      request.v.push({ k: visitor, e: w.start.events ?? '', f, i, c: forgetBefore(w.h, windowMs) });
+      request.v.push({ k: visitor, e: w.start.events ?? '', f, i, c: forgetCutoffArg(w.h, windowMs) });
     }
     for (const input of inputs) {
       if (!input.domain_userid) continue;

@@ -43,6 +43,14 @@ export function applyProfileRules(profile: Record<string, string>, values: Recor
 }
 
 /**
+ * The collector time (epoch ms) below which a profile's remembered ids are out of the
+ * de-duplication window: `windowMs` behind its latest event; -Infinity before its first.
+ */
+export function windowCutoff(h: Readonly<Record<string, string>>, windowMs: number): number {
+  return h.last_seen_ms !== undefined ? Number(h.last_seen_ms) - windowMs : -Infinity;
+}
+
+/**
  * How one event meets its visitor's profile `h`, for the stores that judge in JS (embedded, and
  * the Redis store's cache): `duplicate` when its id was counted (`seen`: its collector time and
  * snapshot) within the window behind the latest event, `stale` when it is older than that window,
@@ -54,7 +62,7 @@ export function countEvent(
   seen: readonly [number, string] | undefined,
   windowMs: number,
 ): { status: Exclude<ProfileStatus, 'anonymous'>; snapshot: string } {
-  const cutoff = h.last_seen_ms !== undefined ? Number(h.last_seen_ms) - windowMs : -Infinity;
+  const cutoff = windowCutoff(h, windowMs);
   // An id older than the window is forgotten, whether or not it has been deleted yet.
   if (seen && seen[0] >= cutoff) return { status: 'duplicate', snapshot: seen[1] };
   if (input.ts < cutoff) return { status: 'stale', snapshot: '' };
