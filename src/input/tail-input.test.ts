@@ -215,7 +215,7 @@ test('inode reuse: a new file on the old inode with other content is a new file'
   const c = createCollector(input);
   await c.until((l) => l.length >= 11);
   let reused = 0;
-  // One at a time, so the freed inode is the one the filesystem hands out next (ext4 and tmpfs do).
+  // One at a time, so the freed inode is the one the filesystem hands out next (ext4 does).
   for (const [name, content, expected] of [['a.log', numberedLines('n', 0, 12), range('n', 0, 12)], ['s.log', 'other-1\n', ['other-1']]] as const) {
     const inode = statSync(logs(dir, name)).ino;
     unlinkSync(logs(dir, name));
@@ -228,7 +228,30 @@ test('inode reuse: a new file on the old inode with other content is a new file'
     assert.deepEqual(texts(c.lines.slice(before)), expected);
     assert.equal(c.lines[before]!.offset, 0);
   }
-  assert.ok(reused > 0, 'the filesystem reused an inode, so the case was exercised');
+  // tmpfs (since Linux 5.9) and others never hand a freed inode out again: there the case cannot
+  // happen while running, and the next test covers the same inode with other content instead.
+  if (reused === 0) t.skip(`the filesystem under ${dir} did not reuse a freed inode`);
+});
+
+test('rewritten in place while stopped (same inode, other content, not shorter): read again from 0', async (t) => {
+  const dir = setup(t);
+  writeFileSync(logs(dir, 'a.log'), numberedLines('a', 0, 10));
+  writeFileSync(logs(dir, 's.log'), 'short-1\n');
+  const first = start(t, dir);
+  await createCollector(first).until((l) => l.length >= 11);
+  await first.close();
+  const inodes = ['a.log', 's.log'].map((name) => statSync(logs(dir, name)).ino);
+  // Truncate and write keeps the inode: to the registry this is a new file on an old inode, and
+  // no size shrank below the saved offset to give it away.
+  writeFileSync(logs(dir, 'a.log'), numberedLines('n', 0, 12));
+  writeFileSync(logs(dir, 's.log'), 'other-12\n');
+  assert.deepEqual(['a.log', 's.log'].map((name) => statSync(logs(dir, name)).ino), inodes);
+  const input = start(t, dir, { startAt: 'end' });
+  const c = createCollector(input);
+  await c.until((l) => l.length >= 13);
+  assert.deepEqual(texts(c.lines.filter((l) => l.path.endsWith('a.log'))), range('n', 0, 12));
+  assert.deepEqual(texts(c.lines.filter((l) => l.path.endsWith('s.log'))), ['other-12']);
+  assert.deepEqual(await c.during(150), [], 'nothing else');
 });
 
 test('a rotated file compressed later is recognised by its decompressed fingerprint and not read again', async (t) => {

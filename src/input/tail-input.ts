@@ -405,12 +405,14 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
     }
     const key = `short:${s.dev}:${s.ino}`;
     const previous = tracked.get(key);
+    if (previous && !seen.has(previous) && (await prefixMatches(previous, s))) return adopt(previous, s, seen);
+    // Before the stale entry is retired: while it is there, a file replaced while we were stopped
+    // is read from 0 even under startAt 'end' (its content is new to us, not old news).
+    const start = initial ? await startOfPresentFile(s) : 0;
     if (previous && !seen.has(previous)) {
-      if (await prefixMatches(previous, s)) return adopt(previous, s, seen);
       log.info({ path: s.path, stalePath: previous.path }, 'inode reused by a different file: treating it as new');
       await retire(previous);
     }
-    const start = initial ? await startOfPresentFile(s) : 0;
     seen.add(newTracked(key, s, start, start > 0 ? await readHead(s.path, start) : Buffer.alloc(0)));
     log.info({ path: s.path, fileKey: key, offset: start }, 'following file');
   }
