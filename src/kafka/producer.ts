@@ -58,15 +58,33 @@ function sizeOf(m: OutMessage): number {
 }
 
 export async function createKafkaProducer(kafka: Kafka, conf: ProducerConfig, stats: ProducerStats = {}): Promise<Producer> {
-  const producer: KafkajsProducer = kafka.producer({
-    idempotent: conf.idempotent,
-    // Ordering per partition survives retries only with one request in flight when idempotent.
-    maxInFlightRequests: conf.idempotent ? 1 : 5,
-    allowAutoTopicCreation: true,
-    // murmur2 like the Java client, so other producers of the same keys pick the same partitions.
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
-  await producer.connect();
+  const connected = async (): Promise<KafkajsProducer> => {
+    const p = kafka.producer({
+      idempotent: conf.idempotent,
+      // Ordering per partition survives retries only with one request in flight when idempotent.
+      maxInFlightRequests: conf.idempotent ? 1 : 5,
+      allowAutoTopicCreation: true,
+      // murmur2 like the Java client, so other producers of the same keys pick the same partitions.
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    await p.connect();
+    return p;
+  };
+  let producer: Promise<KafkajsProducer> = Promise.resolve(await connected());
+  /**
+   * After a failed send an idempotent kafkajs producer may hold sequence numbers the broker no
+   * longer agrees with (after a broker restart it answers OUT_OF_ORDER_SEQUENCE_NUMBER, which is
+   * not retriable, to every later send: tulios/kafkajs#598). A new producer gets a new producer
+   * id whose sequences start at 0. The failed messages are the callers' to send again, as for any
+   * failure; one request in flight means nothing else used the old one meanwhile.
+   */
+  const renew = (old: Promise<KafkajsProducer>) => {
+    producer = old
+      .then((p) => p.disconnect())
+      .catch(() => undefined)
+      .then(connected);
+    producer.catch(() => undefined); // a failed connect fails the next send, which renews again
+  };
   const compression = KAFKA_COMPRESSION_TYPES[conf.compression];
 
   // Like the Java client's accumulator: the open batch keeps growing while the requests allowed in
@@ -119,7 +137,8 @@ export async function createKafkaProducer(kafka: Kafka, conf: ProducerConfig, st
     }
     inFlight++;
     const started = performance.now();
-    producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1, compression }).then(
+    const used = producer;
+    used.then((p) => p.sendBatch({ topicMessages: [...byTopic.values()], acks: -1, compression })).then(
       () => {
         inFlight--;
         stats.onSent?.(count, bytes, performance.now() - started);
@@ -127,6 +146,7 @@ export async function createKafkaProducer(kafka: Kafka, conf: ProducerConfig, st
         pump();
       },
       (err: unknown) => {
+        if (conf.idempotent && producer === used) renew(used);
         inFlight--;
         stats.onError?.(err);
         for (const p of batch) p.reject(err);
@@ -174,7 +194,7 @@ export async function createKafkaProducer(kafka: Kafka, conf: ProducerConfig, st
     async prepare(topics) {
       // kafkajs fetches metadata for the topics of a send before it groups messages by partition;
       // with no messages it sends nothing else.
-      await producer.sendBatch({ topicMessages: topics.map((topic) => ({ topic, messages: [] })), acks: -1 });
+      await (await producer).sendBatch({ topicMessages: topics.map((topic) => ({ topic, messages: [] })), acks: -1 });
     },
     async close() {
       closed = true;
@@ -182,7 +202,7 @@ export async function createKafkaProducer(kafka: Kafka, conf: ProducerConfig, st
       pump();
       // What was handed to us is sent (or fails) before the connection goes.
       while (inFlight > 0 || ready.length > 0) await new Promise((r) => setTimeout(r, 5));
-      await producer.disconnect();
+      await (await producer.catch(() => null))?.disconnect();
     },
   };
 }
