@@ -254,6 +254,25 @@ test('rewritten in place while stopped (same inode, other content, not shorter):
   assert.deepEqual(await c.during(150), [], 'nothing else');
 });
 
+test('rotated while stopped to a name that sorts first: the new file at the known path is read from 0 under startAt end', async (t) => {
+  const dir = setup(t);
+  writeFileSync(logs(dir, 'app.log'), numberedLines('a', 0, 10));
+  const first = start(t, dir);
+  await createCollector(first).until((l) => l.length >= 10);
+  await first.close();
+  // A date-named rotation (app.2026-12-06.log) lists before app.log, so the old file is matched
+  // to its registry entry before the new file at the old path is looked at.
+  appendFileSync(logs(dir, 'app.log'), numberedLines('a', 10, 3));
+  renameSync(logs(dir, 'app.log'), logs(dir, 'app.2026-12-06.log'));
+  writeFileSync(logs(dir, 'app.log'), numberedLines('b', 0, 5));
+  const input = start(t, dir, { startAt: 'end' });
+  const c = createCollector(input);
+  await c.until((l) => l.length >= 8);
+  assert.deepEqual(texts(c.lines.filter((l) => l.path.endsWith('2026-12-06.log'))), range('a', 10, 3));
+  assert.deepEqual(texts(c.lines.filter((l) => l.path.endsWith('/app.log'))), range('b', 0, 5));
+  assert.deepEqual(await c.during(150), [], 'nothing else');
+});
+
 test('a rotated file compressed later is recognised by its decompressed fingerprint and not read again', async (t) => {
   const dir = setup(t);
   writeFileSync(logs(dir, 'access.log.1'), numberedLines('r', 0, 30));

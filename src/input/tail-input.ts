@@ -132,6 +132,8 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
   const fpBytes = config.fingerprintBytes;
 
   const tracked = new Map<string, Tracked>();
+  /** Paths of the registry's entries at startup. */
+  const pathsInRegistry = new Set<string>();
   let byPath = new Map<string, Tracked>();
   const skipped = new Map<string, SkippedPath>();
   const tickets = new WeakMap<LineBatch, BatchTicket>();
@@ -240,6 +242,7 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
   async function loadEntries(): Promise<void> {
     const entries = await loadRegistry(config.dataDir);
     for (const [key, e] of Object.entries(entries)) {
+      pathsInRegistry.add(e.path);
       const t = newTracked(key, { path: e.path, dev: e.dev, ino: e.ino, size: e.size }, e.offset, null);
       t.verified = false;
       t.present = false;
@@ -258,6 +261,13 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
         log.warn({ path: s.path, savedOffset: t.readPos, size: s.size }, 'file content changed while stopped (truncated or replaced): reading it from the beginning');
         return 0;
       }
+    }
+    // The registry followed a file at this path, and this is another one: it was written while we
+    // were stopped (the old one rotated away), whether or not its entry was matched to the rotated
+    // file already in this scan (a name like app.2026-12-06.log lists before app.log).
+    if (pathsInRegistry.has(s.path)) {
+      log.info({ path: s.path }, 'new file at a path followed before the restart (rotated while stopped): reading it from the beginning');
+      return 0;
     }
     return config.startAt === 'beginning' ? 0 : lineStartBefore(s.path, s.size);
   }
