@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadRegistry, registryPath, saveRegistry } from './registry';
+import { loadRegistry, loadRegistryState, registryPath, saveRegistry } from './registry';
 import { makeTempDir } from './testing';
 
 test('saves atomically and loads back; a missing registry is empty', async (t) => {
@@ -13,6 +13,15 @@ test('saves atomically and loads back; a missing registry is empty', async (t) =
   await saveRegistry(dir, { ...entries, def: { ...entries.abc, offset: 7, removedAt: 2000 } });
   assert.deepEqual(await loadRegistry(dir), { ...entries, def: { ...entries.abc, offset: 7, removedAt: 2000 } });
   assert.deepEqual(readdirSync(dir), ['input-registry.json'], 'no temp file left behind');
+});
+
+test('the time of the save comes back with the entries; a registry saved without it loads without it', async (t) => {
+  const dir = join(makeTempDir(t), 'data');
+  const entries = { abc: { path: '/var/log/a.log', offset: 42, dev: '1', ino: '2', size: 50, updatedAt: 1000 } };
+  await saveRegistry(dir, entries, 1_765_000_000_000);
+  assert.deepEqual(await loadRegistryState(dir), { entries, savedAt: 1_765_000_000_000 });
+  await saveRegistry(dir, entries);
+  assert.deepEqual(await loadRegistryState(dir), { entries });
 });
 
 test('a corrupt registry is an error, not a silent reread of everything', async (t) => {

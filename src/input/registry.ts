@@ -29,33 +29,47 @@ export interface RegistryEntry {
 
 export type RegistryEntries = Record<string, RegistryEntry>;
 
+export interface RegistryState {
+  entries: RegistryEntries;
+  /**
+   * Epoch ms of the save. A file created after it (less the time a scan may take to notice one)
+   * and unknown to the registry appeared while nobody followed it: it is new, not old news.
+   */
+  savedAt?: number;
+}
+
 export function registryPath(dataDir: string): string {
   return join(dataDir, REGISTRY_FILE);
 }
 
 /** Loads the registry; a missing file is an empty registry, a corrupt one is an error (never silently reread everything). */
-export async function loadRegistry(dataDir: string): Promise<RegistryEntries> {
+export async function loadRegistryState(dataDir: string): Promise<RegistryState> {
   let text: string;
   try {
     text = await readFile(registryPath(dataDir), 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { entries: {} };
     throw err;
   }
-  const parsed = JSON.parse(text) as { version?: number; entries?: RegistryEntries };
+  const parsed = JSON.parse(text) as { version?: number; entries?: RegistryEntries; savedAt?: unknown };
   if (parsed.version !== VERSION || typeof parsed.entries !== 'object' || parsed.entries === null) {
     throw new Error(`${registryPath(dataDir)}: not a version ${VERSION} tailplow input registry`);
   }
-  return parsed.entries;
+  const savedAt = typeof parsed.savedAt === 'number' && Number.isFinite(parsed.savedAt) ? parsed.savedAt : undefined;
+  return savedAt === undefined ? { entries: parsed.entries } : { entries: parsed.entries, savedAt };
 }
 
-export async function saveRegistry(dataDir: string, entries: RegistryEntries): Promise<void> {
+export async function loadRegistry(dataDir: string): Promise<RegistryEntries> {
+  return (await loadRegistryState(dataDir)).entries;
+}
+
+export async function saveRegistry(dataDir: string, entries: RegistryEntries, savedAt?: number): Promise<void> {
   await mkdir(dataDir, { recursive: true });
   const target = registryPath(dataDir);
   const temp = `${target}.tmp`;
   const file = await open(temp, 'w');
   try {
-    await file.writeFile(JSON.stringify({ version: VERSION, entries }, null, 1));
+    await file.writeFile(JSON.stringify({ version: VERSION, savedAt, entries }, null, 1));
     await file.sync();
   } finally {
     await file.close();
