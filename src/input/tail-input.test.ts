@@ -273,6 +273,69 @@ test('rotated while stopped to a name that sorts first: the new file at the know
   assert.deepEqual(await c.during(150), [], 'nothing else');
 });
 
+test('two rotations while stopped: the middle file, created and rotated away while stopped, is read whole under startAt end', async (t) => {
+  const dir = setup(t);
+  writeFileSync(logs(dir, 'app.log'), numberedLines('a', 0, 10));
+  const first = start(t, dir);
+  await createCollector(first).until((l) => l.length >= 10);
+  await first.close();
+  appendFileSync(logs(dir, 'app.log'), numberedLines('a', 10, 3));
+  renameSync(logs(dir, 'app.log'), logs(dir, 'app.log.1'));
+  writeFileSync(logs(dir, 'app.log'), numberedLines('b', 0, 5));
+  renameSync(logs(dir, 'app.log.1'), logs(dir, 'app.log.2'));
+  renameSync(logs(dir, 'app.log'), logs(dir, 'app.log.1'));
+  writeFileSync(logs(dir, 'app.log'), numberedLines('c', 0, 4));
+  const input = start(t, dir, { startAt: 'end' });
+  const c = createCollector(input);
+  await c.until((l) => l.length >= 12);
+  for (const [name, expected] of [['app.log.2', range('a', 10, 3)], ['app.log.1', range('b', 0, 5)], ['app.log', range('c', 0, 4)]] as const) {
+    assert.deepEqual(texts(c.lines.filter((l) => l.path === logs(dir, name))), expected, name);
+  }
+  assert.deepEqual(await c.during(150), [], 'nothing else');
+});
+
+test('a dated file created while stopped (the log of the next day) is read whole under startAt end; an unknown file older than the last save is not', async (t) => {
+  const dir = setup(t);
+  writeFileSync(logs(dir, 'app-2026-12-06.log'), numberedLines('a', 0, 10));
+  const first = start(t, dir, { paths: [join(dir, 'logs/app-*.log')] });
+  await createCollector(first).until((l) => l.length >= 10);
+  await first.close();
+  // Outside the first run's glob, and created before it stopped: old news, startAt applies.
+  writeFileSync(logs(dir, 'old.log'), numberedLines('o', 0, 3));
+  const registry = join(dir, 'data', 'input-registry.json');
+  const saved = JSON.parse(readFileSync(registry, 'utf8'));
+  saved.savedAt = Date.now() + 60_000; // as if the first run had stopped a minute after old.log was made
+  writeFileSync(registry, JSON.stringify(saved));
+  const input = start(t, dir, { startAt: 'end' });
+  let c = createCollector(input);
+  assert.deepEqual(await c.during(200), [], 'old.log starts at its end');
+  await input.close();
+  writeFileSync(logs(dir, 'app-2026-12-07.log'), numberedLines('b', 0, 5));
+  const again = start(t, dir, { startAt: 'end' });
+  c = createCollector(again);
+  await c.until((l) => l.length >= 5);
+  assert.deepEqual(texts(c.lines), range('b', 0, 5));
+  assert.deepEqual(await c.during(150), [], 'nothing else');
+});
+
+test('a backup copy made while stopped that lists first (app.bak.log) is skipped, not the file on the saved inode', async (t) => {
+  const dir = setup(t);
+  writeFileSync(logs(dir, 'app.log'), numberedLines('a', 0, 10));
+  const first = start(t, dir);
+  await createCollector(first).until((l) => l.length >= 10);
+  await first.close();
+  appendFileSync(logs(dir, 'app.log'), numberedLines('a', 10, 3));
+  copyFileSync(logs(dir, 'app.log'), logs(dir, 'app.bak.log'));
+  const input = start(t, dir, { startAt: 'end' });
+  const c = createCollector(input);
+  await c.until((l) => l.length >= 3);
+  appendFileSync(logs(dir, 'app.log'), numberedLines('a', 13, 5));
+  await c.until((l) => l.length >= 8);
+  assert.deepEqual(texts(c.lines), range('a', 10, 8));
+  assert.ok(c.lines.every((l) => l.path === logs(dir, 'app.log')));
+  assert.deepEqual(await c.during(150), [], 'nothing else');
+});
+
 test('a rotated file compressed later is recognised by its decompressed fingerprint and not read again', async (t) => {
   const dir = setup(t);
   writeFileSync(logs(dir, 'access.log.1'), numberedLines('r', 0, 30));

@@ -15,7 +15,7 @@ import { resolveTailInputConfig, type TailInputConfig, type TailInputOptions } f
 import { fingerprintOfBytes, isGzipPath, readHead } from './fingerprint';
 import { createPathMatcher, expandPaths } from './glob';
 import { createLineSplitter, type LineSplitter } from './line-splitter';
-import { loadRegistry, saveRegistry as writeRegistry, type RegistryEntries } from './registry';
+import { loadRegistryState, saveRegistry as writeRegistry, type RegistryEntries } from './registry';
 import { systemClock, type Clock, type LineBatch } from './types';
 
 export interface TailInputDeps {
@@ -64,6 +64,8 @@ interface PathStat {
   dev: string;
   ino: string;
   size: number;
+  /** Birth time (epoch ms), or the change time where the filesystem does not record births. */
+  bornMs: number;
 }
 
 interface Tracked {
@@ -134,6 +136,12 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
   const tracked = new Map<string, Tracked>();
   /** Paths of the registry's entries at startup. */
   const pathsInRegistry = new Set<string>();
+  /**
+   * Files created after this (wall-clock ms, compared with file times, so not the injectable
+   * clock) were not there for the last run to see: its last registry save, less a margin for
+   * files created just before it that no scan had looked at yet. Undefined on a first start.
+   */
+  let unseenSince: number | undefined;
   let byPath = new Map<string, Tracked>();
   const skipped = new Map<string, SkippedPath>();
   const tickets = new WeakMap<LineBatch, BatchTicket>();
@@ -176,7 +184,7 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
   }
 
   // --- tracked files ---
-  function newTracked(key: string, s: PathStat, start: number, head: Buffer | null): Tracked {
+  function newTracked(key: string, s: Omit<PathStat, 'bornMs'>, start: number, head: Buffer | null): Tracked {
     const t: Tracked = {
       key,
       path: s.path,
@@ -240,7 +248,8 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
 
   // --- startup ---
   async function loadEntries(): Promise<void> {
-    const entries = await loadRegistry(config.dataDir);
+    const { entries, savedAt } = await loadRegistryState(config.dataDir);
+    if (savedAt !== undefined) unseenSince = savedAt - Math.max(5_000, 2 * config.pollIntervalMs);
     for (const [key, e] of Object.entries(entries)) {
       pathsInRegistry.add(e.path);
       const t = newTracked(key, { path: e.path, dev: e.dev, ino: e.ino, size: e.size }, e.offset, null);
@@ -267,6 +276,12 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
     // file already in this scan (a name like app.2026-12-06.log lists before app.log).
     if (pathsInRegistry.has(s.path)) {
       log.info({ path: s.path }, 'new file at a path followed before the restart (rotated while stopped): reading it from the beginning');
+      return 0;
+    }
+    // Created since the last run stopped, yet unknown: written while nobody followed it (a second
+    // rotation while stopped, the next day's dated file). startAt is for what predates us.
+    if (unseenSince !== undefined && s.bornMs >= unseenSince) {
+      log.info({ path: s.path }, 'file created while stopped: reading it from the beginning');
       return 0;
     }
     return config.startAt === 'beginning' ? 0 : lineStartBefore(s.path, s.size);
@@ -296,7 +311,7 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
     for (const path of await expandPaths(matcher)) {
       try {
         const st = await stat(path, { bigint: true });
-        if (st.isFile()) out.push({ path, dev: String(st.dev), ino: String(st.ino), size: Number(st.size) });
+        if (st.isFile()) out.push({ path, dev: String(st.dev), ino: String(st.ino), size: Number(st.size), bornMs: Number(st.birthtimeMs > 0n ? st.birthtimeMs : st.ctimeMs) });
       } catch {
         // Vanished between listing and stat: the next scan settles it.
       }
@@ -482,6 +497,11 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
         unresolved.push(s);
       }
     }
+    // A saved entry goes to the file on its own inode before any copy of it (a backup that lists
+    // first, app.bak.log): the copy is then skipped, not the file that keeps growing.
+    const savedInodes = new Set<string>();
+    for (const t of tracked.values()) if (!t.verified && !t.retired) savedInodes.add(`${t.dev}:${t.ino}`);
+    if (savedInodes.size > 0) unresolved.sort((a, b) => Number(savedInodes.has(`${b.dev}:${b.ino}`)) - Number(savedInodes.has(`${a.dev}:${a.ino}`)));
     for (const s of unresolved) {
       const known = skipped.get(s.path);
       if (known && known.signature === `${s.dev}:${s.ino}:${s.size}`) continue;
@@ -756,7 +776,7 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
       const entries = snapshot();
       const json = JSON.stringify(entries);
       if (json === lastSavedJson) return;
-      await writeRegistry(config.dataDir, entries);
+      await writeRegistry(config.dataDir, entries, Date.now());
       lastSavedJson = json;
     });
     return saving;
