@@ -13,7 +13,7 @@ export const tailInputConfigSchema = z.object({
   maxOpenFiles: z.number().int().min(1).default(256).describe('Cap on open file descriptors; idle or finished files are closed and reopened when they change'),
   pollIntervalMs: z.number().int().min(10).default(1000).describe('How often files are checked when no change events arrive (also finds new and rotated files)'),
   usePolling: z.enum(['auto', 'always', 'never']).default('auto').describe('auto: change events plus polling; always: polling only (network filesystems); never: events only'),
-  closeInactiveMs: z.number().int().min(0).default(5 * 60_000).describe('Close a file that has not grown for this long (a rotated file nginx may still be writing to stays open until then)'),
+  closeInactiveMs: z.number().int().min(0).default(5 * 60_000).describe('Close a file that has not grown for this long (a rotated file nginx may still be writing to stays open until then). A closed file that is written to and then deleted, or moved out of `paths`, before the next look loses those lines, as with Filebeat\'s close_inactive'),
   cleanRemovedAfterMs: z.number().int().min(0).default(60 * 60_000).describe('Forget the offset of a vanished file this long after it vanished'),
   readBufferBytes: z.number().int().min(4096).default(256 * 1024).describe('Bytes read per turn; one busy file reads at most this much before the next file gets its turn'),
   maxBatchLines: z.number().int().min(1).default(1000).describe('Lines per batch at most'),

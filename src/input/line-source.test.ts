@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { fingerprintOf } from './fingerprint';
-import { openLineSource } from './line-source';
+import { gzipTrailerSize, openLineSource } from './line-source';
 import { makeTempDir, numberedLines } from './testing';
 import type { LineRecord } from './types';
 
@@ -63,4 +63,15 @@ test('a corrupt .gz fails loudly', async (t) => {
   const dir = makeTempDir(t);
   writeFileSync(join(dir, 'bad.gz'), 'this is not gzip at all, but long enough to matter\n'.repeat(50));
   await assert.rejects(readAll(join(dir, 'bad.gz')), /incorrect header check/);
+});
+
+test('gzipTrailerSize: the decompressed size from the trailer; null for a file too small to be gzip', async (t) => {
+  const dir = makeTempDir(t);
+  const content = Buffer.from('x'.repeat(70_000) + '\n');
+  writeFileSync(join(dir, 'a.gz'), gzipSync(content));
+  writeFileSync(join(dir, 'empty.gz'), gzipSync(Buffer.alloc(0)));
+  writeFileSync(join(dir, 'tiny.gz'), 'abc');
+  assert.equal(await gzipTrailerSize(join(dir, 'a.gz')), content.length);
+  assert.equal(await gzipTrailerSize(join(dir, 'empty.gz')), 0);
+  assert.equal(await gzipTrailerSize(join(dir, 'tiny.gz')), null);
 });

@@ -4,7 +4,7 @@
  * tailer stopped (`startOffset`).
  */
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { DEFAULT_FINGERPRINT_BYTES, fingerprintOf, isGzipPath } from './fingerprint';
@@ -44,35 +44,56 @@ export async function openLineSource(path: string, opts: LineSourceOptions = {})
 
   async function* batches(): AsyncGenerator<LineBatch> {
     const splitter = createLineSplitter(startOffset, maxLineBytes);
-    let toSkip = 0;
-    let stream: Readable;
-    if (isGzipPath(path)) {
-      // pipeline() so that a read error on the file also ends the iteration with that error.
-      stream = pipeline(createReadStream(path, { highWaterMark: readBufferBytes }), createGunzip({ chunkSize: readBufferBytes }), () => {});
-      toSkip = startOffset;
-    } else {
-      stream = createReadStream(path, { highWaterMark: readBufferBytes, start: startOffset });
-    }
-    try {
-      for await (const data of stream) {
-        let chunk = data as Buffer;
-        if (toSkip > 0) {
-          const skipped = Math.min(toSkip, chunk.length);
-          toSkip -= skipped;
-          chunk = chunk.subarray(skipped);
-        }
-        while (chunk.length > 0) {
-          const { lines, consumed } = splitter.feed(chunk, maxBatchLines);
-          chunk = chunk.subarray(consumed);
-          if (lines.length > 0) yield { fileKey, path, lines };
-        }
+    for await (let chunk of fileChunks(path, startOffset, readBufferBytes)) {
+      while (chunk.length > 0) {
+        const { lines, consumed } = splitter.feed(chunk, maxBatchLines);
+        chunk = chunk.subarray(consumed);
+        if (lines.length > 0) yield { fileKey, path, lines };
       }
-      const last = emitLast ? splitter.flush() : null;
-      if (last) yield { fileKey, path, lines: [last] };
-    } finally {
-      stream.destroy();
     }
+    const last = emitLast ? splitter.flush() : null;
+    if (last) yield { fileKey, path, lines: [last] };
   }
 
   return { path, fileKey, [Symbol.asyncIterator]: batches };
+}
+
+/** The bytes of a file (decompressed for .gz) from `startOffset` on, in chunks of about `chunkBytes`. */
+export async function* fileChunks(path: string, startOffset: number, chunkBytes: number): AsyncGenerator<Buffer> {
+  let toSkip = 0;
+  let stream: Readable;
+  if (isGzipPath(path)) {
+    // pipeline() so that a read error on the file also ends the iteration with that error.
+    stream = pipeline(createReadStream(path, { highWaterMark: chunkBytes }), createGunzip({ chunkSize: chunkBytes }), () => {});
+    toSkip = startOffset;
+  } else {
+    stream = createReadStream(path, { highWaterMark: chunkBytes, start: startOffset });
+  }
+  try {
+    for await (const data of stream) {
+      let chunk = data as Buffer;
+      if (toSkip > 0) {
+        const skipped = Math.min(toSkip, chunk.length);
+        toSkip -= skipped;
+        chunk = chunk.subarray(skipped);
+      }
+      if (chunk.length > 0) yield chunk;
+    }
+  } finally {
+    stream.destroy();
+  }
+}
+
+/** gzip's ISIZE: the decompressed size (of the last member) mod 2^32, from the last 4 bytes. */
+export async function gzipTrailerSize(path: string): Promise<number | null> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    if (size < 18) return null; // smaller than an empty gzip member
+    const buf = Buffer.alloc(4);
+    await handle.read(buf, 0, 4, size - 4);
+    return buf.readUInt32LE(0);
+  } finally {
+    await handle.close();
+  }
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, existsSync, readFileSync, renameSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { TailInputOptions } from './config';
 import { fingerprintOf } from './fingerprint';
 import { loadRegistry } from './registry';
@@ -354,6 +354,46 @@ test('a rotated file compressed later is recognised by its decompressed fingerpr
   const again = start(t, dir);
   assert.deepEqual(await createCollector(again).during(200), [], 'not after a restart either');
   assert.deepEqual(texts(c.lines), range('r', 0, 30));
+});
+
+test('rotated and compressed while stopped with lines unread: the rest is read from the archive, once', async (t) => {
+  const dir = setup(t);
+  writeFileSync(logs(dir, 'app.log'), numberedLines('a', 0, 10));
+  const first = start(t, dir);
+  await createCollector(first).until((l) => l.length >= 10);
+  await first.close();
+  appendFileSync(logs(dir, 'app.log'), numberedLines('a', 10, 3));
+  writeFileSync(logs(dir, 'app.log.1.gz'), gzipSync(readFileSync(logs(dir, 'app.log'))));
+  unlinkSync(logs(dir, 'app.log'));
+  writeFileSync(logs(dir, 'app.log'), numberedLines('b', 0, 5));
+  const second = start(t, dir, { startAt: 'end' });
+  const c = createCollector(second);
+  await c.until((l) => l.length >= 8);
+  assert.deepEqual(texts(c.lines.filter((l) => l.path.endsWith('.gz'))), range('a', 10, 3));
+  assertOffsetsMatch(c.lines.filter((l) => l.path.endsWith('.gz')), () => gunzipSync(readFileSync(logs(dir, 'app.log.1.gz'))));
+  assert.deepEqual(texts(c.lines.filter((l) => l.path.endsWith('/app.log'))), range('b', 0, 5));
+  assert.deepEqual(await c.during(150), [], 'nothing else');
+  assert.equal(second.stats().files.find((f) => f.path.endsWith('.gz'))?.state, 'compressed');
+  await second.close();
+  const third = start(t, dir);
+  assert.deepEqual(await createCollector(third).during(300), [], 'not again after a restart');
+});
+
+test('a closed idle file written to, then rotated and compressed before the next look: the rest is read from the archive', async (t) => {
+  const dir = setup(t);
+  writeFileSync(logs(dir, 'app.log'), numberedLines('a', 0, 10));
+  const input = start(t, dir, { closeInactiveMs: 0, usePolling: 'always' });
+  const c = createCollector(input);
+  await c.until((l) => l.length >= 10);
+  for (let i = 0; i < 50 && input.stats().files.some((f) => f.open); i++) await c.during(20);
+  assert.deepEqual(input.stats().files.map((f) => f.open), [false], 'closed as inactive');
+  appendFileSync(logs(dir, 'app.log'), numberedLines('a', 10, 3));
+  renameSync(logs(dir, 'app.log'), logs(dir, 'app.log.1'));
+  writeFileSync(logs(dir, 'app.log.1.gz'), gzipSync(readFileSync(logs(dir, 'app.log.1'))));
+  unlinkSync(logs(dir, 'app.log.1'));
+  await c.until((l) => l.length >= 13);
+  assert.deepEqual(texts(c.lines), range('a', 0, 13));
+  assert.deepEqual(await c.during(150), [], 'nothing else');
 });
 
 test('a compressed archive renamed again (.1.gz -> .2.gz) is not read, even while the plain file is still open', async (t) => {

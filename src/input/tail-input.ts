@@ -14,6 +14,7 @@ import { createAckTracker, type AckTracker } from './ack-tracker';
 import { resolveTailInputConfig, type TailInputConfig, type TailInputOptions } from './config';
 import { fingerprintOfBytes, isGzipPath, readHead } from './fingerprint';
 import { createPathMatcher, expandPaths } from './glob';
+import { fileChunks, gzipTrailerSize } from './line-source';
 import { createLineSplitter, type LineSplitter } from './line-splitter';
 import { loadRegistryState, saveRegistry as writeRegistry, type RegistryEntries } from './registry';
 import { systemClock, type Clock, type LineBatch } from './types';
@@ -97,6 +98,11 @@ interface Tracked {
   /** For short entries loaded from the registry: sha256 of bytes [0, offset). */
   prefixHash: string | undefined;
   handle: FileHandle | null;
+  /**
+   * The decompressed rest of a file that was compressed before its end was read, with no
+   * descriptor of the plain file left to finish it from (rotated while stopped, or while closed).
+   */
+  archive: AsyncGenerator<Buffer> | null;
   atEof: boolean;
   /**
    * Set when reading caught up with the file: before reading on, its first bytes are checked, so a
@@ -205,6 +211,7 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
       head,
       prefixHash: undefined,
       handle: null,
+      archive: null,
       atEof: s.size <= start,
       checkHead: false,
       suspect: false,
@@ -224,6 +231,10 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
   }
 
   async function closeHandle(t: Tracked): Promise<void> {
+    if (t.archive) {
+      await t.archive.return(undefined).catch(() => undefined);
+      t.archive = null;
+    }
     const handle = t.handle;
     if (!handle) return;
     t.handle = null;
@@ -243,7 +254,7 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
   }
 
   function isReadable(t: Tracked): boolean {
-    return !t.retired && !t.finished && (!t.compressed || t.handle !== null);
+    return !t.retired && !t.finished && (!t.compressed || t.handle !== null || t.archive !== null);
   }
 
   // --- startup ---
@@ -358,6 +369,27 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
     return true;
   }
 
+  /**
+   * A known file found compressed with nothing open to finish it from: what was not read yet is
+   * read from the archive (decompressed offsets are the plain file's), unless gzip's trailer says
+   * there is nothing left (ISIZE is the decompressed size mod 2^32; a mismatch just decompresses).
+   */
+  async function readRestOfArchive(t: Tracked, s: PathStat): Promise<void> {
+    t.compressed = true;
+    t.path = s.path;
+    t.dev = s.dev;
+    t.ino = s.ino;
+    t.verified = true;
+    const size = await gzipTrailerSize(s.path).catch(() => null);
+    if (size === t.readPos % 2 ** 32) {
+      log.info({ path: s.path, fileKey: t.key }, 'known file was compressed after it was read to its end: not reading it again');
+      return;
+    }
+    log.info({ path: s.path, fileKey: t.key, offset: t.readPos }, 'known file was compressed before its end was read: reading the rest from the archive');
+    t.archive = fileChunks(s.path, t.readPos, config.readBufferBytes);
+    t.atEof = false;
+  }
+
   function adopt(t: Tracked, s: PathStat, seen: Set<Tracked>): Promise<void> | void {
     seen.add(t);
     t.removedAt = null;
@@ -367,6 +399,7 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
       // Rotated and compressed: a still-open descriptor of the plain file is read to its end.
       // An archive renamed again (logrotate shifting .1.gz to .2.gz) keeps its inode; it stays
       // compressed and is never taken for a truncated plain file.
+      if (!t.compressed && !t.handle && !t.retired) return readRestOfArchive(t, s);
       if (!t.compressed) log.info({ path: s.path, from: t.path, fileKey: t.key }, 'known file was compressed: not reading it again');
       t.compressed = true;
       t.path = s.path;
@@ -645,6 +678,20 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
     if (t.leftover) {
       chunk = t.leftover;
       t.leftover = null;
+    } else if (t.archive) {
+      const next = await t.archive.next().catch((err: unknown) => {
+        log.warn({ path: t.path, offset: t.readPos, err: String(err) }, 'cannot read the rest of a compressed file: its unread lines are lost');
+        return { done: true as const, value: undefined };
+      });
+      if (next.done) {
+        t.archive = null;
+        t.atEof = true;
+        return null;
+      }
+      chunk = next.value;
+      t.readPos += chunk.length;
+      if (t.readPos > t.size) t.size = t.readPos;
+      t.lastReadAt = clock.now();
     } else {
       if (!(await ensureOpen(t))) {
         t.atEof = true;
@@ -842,7 +889,7 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
       const files: FileStats[] = [];
       for (const t of tracked.values()) {
         const offset = t.acks.committed();
-        const state: FileState = t.compressed && !t.handle ? 'compressed' : t.finished ? 'finished' : t.handle ? 'reading' : 'idle';
+        const state: FileState = t.compressed && !t.handle && !t.archive ? 'compressed' : t.finished ? 'finished' : t.handle || t.archive ? 'reading' : 'idle';
         files.push({ fileKey: t.key, path: t.path, offset, readOffset: t.readPos, size: t.size, bytesBehind: Math.max(0, t.size - offset), open: t.handle !== null, state });
       }
       return { files, openFiles, inFlightBatches: inFlight };
