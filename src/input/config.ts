@@ -8,7 +8,7 @@ export const tailInputConfigSchema = z.object({
   paths: z.array(z.string().min(1)).min(1).describe('Files to follow: absolute paths or globs (`*`, `?`, `**`, `[a-z]`, `{a,b}`), e.g. /var/log/nginx/tracker.log*'),
   exclude: z.array(z.string().min(1)).default([]).describe('Globs to leave out; without a `/` they match the file name, e.g. `*.gz`'),
   startAt: z.enum(['end', 'beginning']).default('end').describe('Where to start in files present at startup that the registry does not know. Files appearing later, and files created while the agent was stopped (after its last registry save: a rotation, the next dated file), are always read from the beginning'),
-  fingerprintBytes: z.number().int().min(64).default(1024).describe('File identity is the sha256 of this many first bytes (decompressed for .gz); shorter files are tracked by device+inode until they grow'),
+  fingerprintBytes: z.number().int().min(64).default(1024).describe('File identity is the sha256 of this many first bytes (decompressed for .gz); shorter files are tracked by device+inode until they grow. Two files that start with the same bytes are taken for copies and only one is read: raise it for logs that begin with a fixed header'),
   maxLineBytes: z.number().int().min(1024).default(1024 * 1024).describe('Longer lines are cut to this size and passed on as a bad row; the rest of the line is skipped'),
   maxOpenFiles: z.number().int().min(1).default(256).describe('Cap on open file descriptors; idle or finished files are closed and reopened when they change'),
   pollIntervalMs: z.number().int().min(10).default(1000).describe('How often files are checked when no change events arrive (also finds new and rotated files)'),
