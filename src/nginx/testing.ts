@@ -43,7 +43,8 @@ export function nginxEscapeJson(value: string | Uint8Array): Buffer {
 
 /** Line bytes decoded as the tailer's line reader does (UTF-8, invalid bytes as U+FFFD). */
 export function readLineBytes(bytes: Uint8Array): string {
-  return new TextDecoder('utf-8').decode(bytes);
+  // As the line splitter reads: Buffer's decoder keeps a leading U+FEFF, TextDecoder's default drops it.
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }
 
 /**

@@ -41,6 +41,8 @@ export interface DecodedBatch {
   bad: Array<{ value: string; offset: number }>;
   /** Events dropped by the time filter. */
   outOfRange: number;
+  /** Offset of the first line with an event at or after `until`: a later run with a later bound starts there. */
+  firstLateOffset?: number;
   eventsByType: Record<string, number>;
   badByKind: Record<string, number>;
   skippedByReason: Record<string, number>;
@@ -74,6 +76,7 @@ export function createBatchDecoder(settings: BatchDecodeSettings): (batch: LineB
         const ts = e.collector_tstamp;
         if (ts !== undefined && ((sinceIso !== undefined && ts < sinceIso) || (untilIso !== undefined && ts >= untilIso))) {
           out.outOfRange++;
+          if (untilIso !== undefined && ts >= untilIso) out.firstLateOffset ??= line.offset;
           continue;
         }
         if (ts !== undefined) {

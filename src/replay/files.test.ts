@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -53,11 +54,18 @@ test('overlapping files are ordered by where they start', async () => {
   assert.deepEqual(await inTimeOrder([late, early], parser), [early, late]);
 });
 
-test('globs expand, named files that do not exist are reported, duplicates collapse', async () => {
+test('globs expand, duplicates collapse; missing files, directories and FIFOs are named and left out', async () => {
   const s = rotatedSet();
-  const { files, missing } = await resolveInputs([join(s.dir, 'access.log.*.gz'), s.current, join(s.dir, 'nope.log'), join(s.dir, 'none-*.log'), s.current]);
-  assert.deepEqual([...files].sort(), [s.current, s.two, s.three, s.emptyGz, join(s.dir, 'nope.log')].sort());
-  assert.deepEqual(missing, [join(s.dir, 'none-*.log')]);
+  mkdirSync(join(s.dir, 'sub'));
+  execFileSync('mkfifo', [join(s.dir, 'pipe.log')]);
+  const { files, unusable } = await resolveInputs([join(s.dir, 'access.log.*.gz'), s.current, join(s.dir, 'nope.log'), join(s.dir, 'none-*.log'), s.current, join(s.dir, 'sub'), join(s.dir, 'pipe.log')]);
+  assert.deepEqual([...files].sort(), [s.current, s.two, s.three, s.emptyGz].sort());
+  assert.deepEqual(unusable, [
+    `${join(s.dir, 'none-*.log')}: no such file`,
+    `${join(s.dir, 'nope.log')}: no such file`,
+    `${join(s.dir, 'sub')}: is a directory (give its files, e.g. a quoted glob like dir/*.log*)`,
+    `${join(s.dir, 'pipe.log')}: not a regular file (a FIFO or device would block the replay)`,
+  ]);
 });
 
 test('uncompressed size: the file size for plain files, the gzip trailer for .gz', async () => {

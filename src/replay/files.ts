@@ -1,40 +1,52 @@
 /** Finding replay inputs and putting them in time order. */
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { isGzipPath } from '../input/fingerprint';
 import { createPathMatcher, expandPaths, hasGlob } from '../input/glob';
-import { openLineSource } from '../input/line-source';
+import { gzipTrailerSize, openLineSource } from '../input/line-source';
 import type { LineParser } from '../nginx/record';
 
-/** Files named or matched, in the order given; a named file that does not exist is reported by the caller. */
-export async function resolveInputs(args: string[]): Promise<{ files: string[]; missing: string[] }> {
+/**
+ * Files named or matched, in the order given. What cannot be replayed is named in `unusable`
+ * (missing, a directory, a FIFO or device that would block the run) and left out.
+ */
+export async function resolveInputs(args: string[]): Promise<{ files: string[]; unusable: string[] }> {
   const files: string[] = [];
-  const missing: string[] = [];
+  const unusable: string[] = [];
   for (const arg of args) {
     const abs = isAbsolute(arg) ? arg : resolve(arg);
     if (hasGlob(arg)) {
       const found = await expandPaths(createPathMatcher([abs]));
-      if (found.length === 0) missing.push(arg);
+      if (found.length === 0) unusable.push(`${arg}: no such file`);
       files.push(...found);
     } else {
       files.push(abs);
     }
   }
-  return { files: [...new Set(files)], missing };
+  const usable: string[] = [];
+  for (const file of new Set(files)) {
+    const why = await whyNotReplayable(file);
+    if (why) unusable.push(`${file}: ${why}`);
+    else usable.push(file);
+  }
+  return { files: usable, unusable };
 }
 
-/** Uncompressed size: the file size, or for gzip the ISIZE trailer (exact below 4 GiB). */
-export async function uncompressedSize(path: string): Promise<number> {
-  const st = await stat(path);
-  if (!isGzipPath(path) || st.size < 18) return st.size;
-  const fh = await open(path, 'r');
+async function whyNotReplayable(file: string): Promise<string | undefined> {
   try {
-    const buf = Buffer.alloc(4);
-    await fh.read(buf, 0, 4, st.size - 4);
-    return buf.readUInt32LE(0);
-  } finally {
-    await fh.close();
+    const st = await stat(file);
+    if (st.isDirectory()) return 'is a directory (give its files, e.g. a quoted glob like dir/*.log*)';
+    if (!st.isFile()) return 'not a regular file (a FIFO or device would block the replay)';
+    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String((err as NodeJS.ErrnoException).code ?? err);
   }
+}
+
+/** Uncompressed size: the file size, or for gzip the ISIZE trailer (exact below 4 GiB, for a single member). */
+export async function uncompressedSize(path: string): Promise<number> {
+  if (!isGzipPath(path)) return (await stat(path)).size;
+  return (await gzipTrailerSize(path)) ?? (await stat(path)).size;
 }
 
 /** The request time of the first line that has one, or undefined (unreadable, empty, no times). */

@@ -15,6 +15,10 @@ export interface FileProgress {
   /** The file was read to its end and everything in it delivered. */
   done: boolean;
   updatedAt: string;
+  /** Size on disk (compressed for .gz) when this was recorded: an archive that changed since is read on. */
+  bytes?: number;
+  /** Files shorter than a fingerprint: sha256 of their first `offset` bytes, to know them once they grow. */
+  prefixHash?: string;
 }
 
 export interface ReplayState {

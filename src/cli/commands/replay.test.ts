@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -464,4 +464,109 @@ test('decoding on 2 worker threads gives the same bytes, in the same order, as d
     assert.ok(main.stdout.length > 10_000_000, `${main.stdout.length} bytes`);
     assert.ok(normalise(two.stdout) === normalise(main.stdout), `${output}: --workers 2 differs from --workers 0`);
   }
+});
+
+/** Runs `args` with --state into one output file; what it holds at the end, sorted. */
+function stateRun(dir: string) {
+  const state = join(dir, 'replay.state');
+  const out = join(dir, 'events.ndjson');
+  return {
+    state,
+    run: (paths: string[], extra: string[] = []) => replay(['-o', 'json', '--out', out, '--state', state, '--workers', '0', ...extra, ...paths]),
+    ids: () => idsOf(readFileSync(out, 'utf8')).sort(),
+  };
+}
+const referenceIds = async (paths: string[]) => idsOf((await replay(['-o', 'json', '--workers', '0', ...paths])).stdout).sort();
+
+test('--state: a file that grew after a run and was then rotated and gzipped is finished from the archive', { timeout: 60_000 }, async () => {
+  const dir = tempDir();
+  const log = generateLog({ seed: 90, count: 60, startMs: T0 });
+  const s = stateRun(dir);
+  const current = writeLog(dir, 'access.log', log.lines.slice(0, 30));
+  assert.equal((await s.run([current])).code, 0);
+  appendFileSync(current, log.lines.slice(30, 45).map((l) => l + '\n').join(''));
+  writeFileSync(join(dir, 'access.log.1.gz'), gzipSync(readFileSync(current)));
+  writeLog(dir, 'access.log', log.lines.slice(45));
+  const paths = [join(dir, 'access.log.1.gz'), current];
+  const second = await s.run(paths);
+  assert.equal(second.code, 0, second.stderr);
+  assert.deepEqual(s.ids(), await referenceIds(paths));
+  const third = await s.run(paths);
+  assert.deepEqual(summaryOf(third.stderr).per_file.map((f) => f.status), ['already done', 'already done']);
+});
+
+test('--state: a gzip archive that grows by members (nginx access_log ... gzip) is read on, not taken as done', { timeout: 60_000 }, async () => {
+  const dir = tempDir();
+  const log = generateLog({ seed: 91, count: 40, startMs: T0 });
+  const s = stateRun(dir);
+  const path = join(dir, 'access.log.gz');
+  const member = (from: number, to: number) => gzipSync(log.lines.slice(from, to).map((l) => l + '\n').join(''));
+  writeFileSync(path, Buffer.concat([member(0, 10), member(10, 20)]));
+  assert.equal((await s.run([path])).code, 0);
+  appendFileSync(path, Buffer.concat([member(20, 30), member(30, 40)]));
+  const second = await s.run([path]);
+  assert.equal(second.code, 0, second.stderr);
+  assert.equal(summaryOf(second.stderr).lines, 20, 'only the new members');
+  assert.deepEqual(s.ids(), await referenceIds([path]));
+});
+
+test('--state: a file shorter than a fingerprint is known by its content: grown, copied to .gz, or replaced on its inode', { timeout: 60_000 }, async () => {
+  const dir = tempDir();
+  // Real tracker lines: a page view GET is shorter than the 1024-byte fingerprint.
+  const log = { lines: readFileSync(join(__dirname, '../../../../test/fixtures/tracker/tailplow-json.log'), 'utf8').split('\n').filter((l) => l.length > 0) };
+  const short = log.lines.findIndex((l) => Buffer.byteLength(l) < 1000 && l.includes('"request_method":"GET"'));
+  assert.ok(short >= 0, 'a line shorter than the 1024-byte fingerprint');
+  const s = stateRun(dir);
+  const current = writeLog(dir, 'access.log', [log.lines[short]!]);
+  assert.equal((await s.run([current])).code, 0);
+  // Rotated and compressed, then a new file at the same path (ext4 hands it the freed inode).
+  writeFileSync(join(dir, 'access.log.1.gz'), gzipSync(readFileSync(current)));
+  const others = log.lines.filter((_, i) => i !== short);
+  writeLog(dir, 'access.log', [others[0]!]);
+  const paths = [join(dir, 'access.log.1.gz'), current];
+  assert.equal((await s.run(paths)).code, 0);
+  // The new file grows past the fingerprint.
+  appendFileSync(current, others.slice(1).map((l) => l + '\n').join(''));
+  const third = await s.run(paths);
+  assert.equal(third.code, 0, third.stderr);
+  assert.equal(summaryOf(third.stderr).lines, others.length - 1, 'the grown file continues after its first line');
+  assert.deepEqual(s.ids(), await referenceIds(paths));
+});
+
+test('--state: a last line without its newline is left for the run that sees it whole', { timeout: 60_000 }, async () => {
+  const dir = tempDir();
+  const log = generateLog({ seed: 93, count: 20, startMs: T0 });
+  const s = stateRun(dir);
+  const path = join(dir, 'access.log');
+  const text = log.lines.map((l) => l + '\n').join('');
+  writeFileSync(path, text.slice(0, text.length - 200));
+  const first = await s.run([path]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(summaryOf(first.stderr).bad, 0, 'the partial line is not a bad row');
+  assert.match(summaryOf(first.stderr).per_file[0]!.status, /last line \(no newline yet/);
+  appendFileSync(path, text.slice(text.length - 200));
+  assert.equal((await s.run([path])).code, 0);
+  assert.deepEqual(s.ids(), await referenceIds([path]));
+  // A file at rest for more than a minute is final: its last line counts without a newline.
+  const rest = join(dir, 'old.log');
+  const restLog = generateLog({ seed: 95, count: 5, startMs: T0 });
+  writeFileSync(rest, restLog.lines.join('\n'));
+  utimesSync(rest, new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
+  const atRest = await s.run([rest]);
+  assert.equal(summaryOf(atRest.stderr).per_file[0]!.status, 'done');
+  assert.equal(summaryOf(atRest.stderr).lines, 5);
+});
+
+test('--state with --until: what the bound left out is delivered by a later run with a later bound', { timeout: 60_000 }, async () => {
+  const dir = tempDir();
+  const log = generateLog({ seed: 94, count: 100, startMs: T0, stepMs: 60_000 });
+  const s = stateRun(dir);
+  const path = writeLog(dir, 'access.log', log.lines);
+  const first = await s.run([path], ['--until', new Date(T0 + 50 * 60_000).toISOString()]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.ok(summaryOf(first.stderr).out_of_range > 0);
+  assert.match(summaryOf(first.stderr).per_file[0]!.status, /done up to --until/);
+  const second = await s.run([path], ['--until', new Date(T0 + 200 * 60_000).toISOString()]);
+  assert.equal(second.code, 0, second.stderr);
+  assert.deepEqual(s.ids(), await referenceIds([path]));
 });

@@ -19,6 +19,7 @@ import { DecodeTally } from '../../pipeline/decode-lines';
 import { createDecodePool } from '../../pipeline/decode-pool';
 import { isRetriableKafkaError } from '../../pipeline/kafka-output';
 import { inTimeOrder, resolveInputs, uncompressedSize } from '../../replay/files';
+import { isShortKey, prefixHashOf, resumePoint } from '../../replay/resume';
 import { fileStream, kafkaOutput, nullOutput, stageSinkOutput, streamOutput, type ReplayOutput } from '../../replay/outputs';
 import { openProcessing } from '../../run/processing';
 import { createProcessMetrics } from '../../observe/process-metrics';
@@ -95,6 +96,9 @@ the --state lock; 130 interrupted by SIGINT/SIGTERM (delivered work saved in --s
     });
 }
 
+/** A plain file not modified for this long is not being written: its last line is final, newline or not. */
+const UNTERMINATED_FINAL_AFTER_MS = 60_000;
+
 async function replay(args: string[], opts: ReplayOptions): Promise<number> {
   const logger = createLogger({ name: 'tailplow-replay', level: 'warn' });
   const parser = parserFromOptions(opts);
@@ -105,8 +109,8 @@ async function replay(args: string[], opts: ReplayOptions): Promise<number> {
   const output = opts.dryRun ? 'null' : opts.output;
   if (opts.out && opts.output !== 'json' && opts.output !== 'tsv') throw usageError('--out goes with --output json or tsv');
 
-  const { files, missing } = await resolveInputs(args);
-  const failures: string[] = missing.map((m) => `${m}: no such file`);
+  const { files, unusable } = await resolveInputs(args);
+  const failures: string[] = [...unusable];
   const ordered = await inTimeOrder(files, parser);
 
   const release = opts.state && !opts.dryRun ? lockOrExplain(opts.state) : () => {};
@@ -169,31 +173,49 @@ async function replay(args: string[], opts: ReplayOptions): Promise<number> {
           bytesBefore += sizes[i]!;
           continue;
         }
-        const key = source.fileKey;
-        const prev = state.files[key];
         const size = sizes[i]!;
-        if (prev?.done && (isGzipPath(path) || prev.offset >= size)) {
+        const { key, done, startOffset, bytes, mtimeMs, replaces } = await resumePoint(path, source.fileKey, state);
+        if (replaces !== undefined) {
+          // A short file that grew: its progress moves to its new key.
+          state.files[key] = state.files[replaces]!;
+          delete state.files[replaces];
+          dirty = true;
+        }
+        if (done) {
           perFile.push({ file: path, status: 'already done' });
           bytesBefore += size;
           continue;
         }
-        const startOffset = prev && prev.offset <= size ? prev.offset : 0;
-        if (startOffset > 0) source = await openLineSource(path, { maxLineBytes: opts.maxLineBytes, maxBatchLines: 1000, startOffset });
+        // With --state a plain file written to in the last minute may be mid-line: a last line
+        // without its newline is left for the run that sees it whole. Archives and files at rest
+        // are final (nginx writes whole lines; a partial one that stays is the end of the file).
+        const emitUnterminatedLastLine = !opts.state || isGzipPath(path) || Date.now() - mtimeMs > UNTERMINATED_FINAL_AFTER_MS;
+        if (startOffset > 0 || !emitUnterminatedLastLine) {
+          source = await openLineSource(path, { maxLineBytes: opts.maxLineBytes, maxBatchLines: 1000, startOffset, emitUnterminatedLastLine });
+        }
         let status = 'done';
+        /** Events at or after --until start here: the offset never passes it, so a later bound gets them. */
+        let late: number | undefined;
+        const record = (offset: number, finished: boolean) => {
+          state.files[key] = { path, offset, done: finished, updatedAt: new Date().toISOString(), bytes };
+          dirty = true;
+        };
         try {
           await pumpFile(source, pool, sink, stop.signal, (b) => {
             totals.addBatch(b);
             fileTotals.addBatch(b);
-            state.files[key] = { path, offset: b.endOffset, done: false, updatedAt: new Date().toISOString() };
-            dirty = true;
+            late ??= b.firstLateOffset;
+            record(late ?? b.endOffset, false);
             progress?.update({ bytes: bytesBefore + b.endOffset, totalBytes, lines: totals.lines, events: totals.events, bad: totals.bad, file: path });
           });
           if (stop.signal.aborted) status = 'interrupted';
           else {
             const end = state.files[key]?.offset ?? startOffset;
-            state.files[key] = { path, offset: end, done: true, updatedAt: new Date().toISOString() };
-            dirty = true;
+            record(end, late === undefined);
+            if (late !== undefined) status = `done up to --until (from byte ${late} next time)`;
+            else if (!isGzipPath(path) && end < bytes) status = `done but the last line (no newline yet, from byte ${end})`;
           }
+          if (isShortKey(key) && state.files[key]) state.files[key]!.prefixHash = await prefixHashOf(path, state.files[key]!.offset);
         } catch (err) {
           if (err instanceof OutputFailure) {
             outputFailure = err.cause;
