@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, existsSync, readFileSync, renameSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import type { TailInputOptions } from './config';
 import { fingerprintOf } from './fingerprint';
 import { loadRegistry } from './registry';
@@ -44,6 +44,23 @@ function assertOffsetsMatch(lines: Delivered[], contentOf: (l: Delivered) => Buf
     const content = contentOf(l);
     assert.equal(content.toString('utf8', l.offset, l.nextOffset - 1), l.text, `offset ${l.offset} of ${l.path}`);
   }
+}
+
+/** The "before" of a restart test: follows logs/ until `count` lines arrived, then stops (saving the registry). */
+async function followThenStop(t: TestContext, dir: string, count: number, opts: Partial<TailInputOptions> = {}): Promise<void> {
+  const input = start(t, dir, opts);
+  await createCollector(input).until((l) => l.length >= count);
+  await input.close();
+}
+
+/** Starts again under startAt 'end': each file's lines once `total` arrived, and nothing after them. */
+async function restartAndExpect(t: TestContext, dir: string, total: number, expected: ReadonlyArray<readonly [string, readonly string[]]>): Promise<{ input: TailInput; lines: Delivered[] }> {
+  const input = start(t, dir, { startAt: 'end' });
+  const c = createCollector(input);
+  await c.until((l) => l.length >= total);
+  for (const [name, lines] of expected) assert.deepEqual(texts(c.lines.filter((l) => l.path === logs(dir, name))), lines, name);
+  assert.deepEqual(await c.during(150), [], 'nothing else');
+  return { input, lines: c.lines };
 }
 
 test('startAt applies to files present at startup; later files start at the beginning; appends arrive by event within milliseconds', async (t) => {
@@ -237,69 +254,56 @@ test('rewritten in place while stopped (same inode, other content, not shorter):
   const dir = setup(t);
   writeFileSync(logs(dir, 'a.log'), numberedLines('a', 0, 10));
   writeFileSync(logs(dir, 's.log'), 'short-1\n');
-  const first = start(t, dir);
-  await createCollector(first).until((l) => l.length >= 11);
-  await first.close();
+  await followThenStop(t, dir, 11);
   const inodes = ['a.log', 's.log'].map((name) => statSync(logs(dir, name)).ino);
   // Truncate and write keeps the inode: to the registry this is a new file on an old inode, and
   // no size shrank below the saved offset to give it away.
   writeFileSync(logs(dir, 'a.log'), numberedLines('n', 0, 12));
   writeFileSync(logs(dir, 's.log'), 'other-12\n');
   assert.deepEqual(['a.log', 's.log'].map((name) => statSync(logs(dir, name)).ino), inodes);
-  const input = start(t, dir, { startAt: 'end' });
-  const c = createCollector(input);
-  await c.until((l) => l.length >= 13);
-  assert.deepEqual(texts(c.lines.filter((l) => l.path.endsWith('a.log'))), range('n', 0, 12));
-  assert.deepEqual(texts(c.lines.filter((l) => l.path.endsWith('s.log'))), ['other-12']);
-  assert.deepEqual(await c.during(150), [], 'nothing else');
+  await restartAndExpect(t, dir, 13, [['a.log', range('n', 0, 12)], ['s.log', ['other-12']]]);
 });
 
-test('rotated while stopped to a name that sorts first: the new file at the known path is read from 0 under startAt end', async (t) => {
-  const dir = setup(t);
-  writeFileSync(logs(dir, 'app.log'), numberedLines('a', 0, 10));
-  const first = start(t, dir);
-  await createCollector(first).until((l) => l.length >= 10);
-  await first.close();
-  // A date-named rotation (app.2026-12-06.log) lists before app.log, so the old file is matched
-  // to its registry entry before the new file at the old path is looked at.
-  appendFileSync(logs(dir, 'app.log'), numberedLines('a', 10, 3));
-  renameSync(logs(dir, 'app.log'), logs(dir, 'app.2026-12-06.log'));
-  writeFileSync(logs(dir, 'app.log'), numberedLines('b', 0, 5));
-  const input = start(t, dir, { startAt: 'end' });
-  const c = createCollector(input);
-  await c.until((l) => l.length >= 8);
-  assert.deepEqual(texts(c.lines.filter((l) => l.path.endsWith('2026-12-06.log'))), range('a', 10, 3));
-  assert.deepEqual(texts(c.lines.filter((l) => l.path.endsWith('/app.log'))), range('b', 0, 5));
-  assert.deepEqual(await c.during(150), [], 'nothing else');
-});
-
-test('two rotations while stopped: the middle file, created and rotated away while stopped, is read whole under startAt end', async (t) => {
-  const dir = setup(t);
-  writeFileSync(logs(dir, 'app.log'), numberedLines('a', 0, 10));
-  const first = start(t, dir);
-  await createCollector(first).until((l) => l.length >= 10);
-  await first.close();
-  appendFileSync(logs(dir, 'app.log'), numberedLines('a', 10, 3));
-  renameSync(logs(dir, 'app.log'), logs(dir, 'app.log.1'));
-  writeFileSync(logs(dir, 'app.log'), numberedLines('b', 0, 5));
-  renameSync(logs(dir, 'app.log.1'), logs(dir, 'app.log.2'));
-  renameSync(logs(dir, 'app.log'), logs(dir, 'app.log.1'));
-  writeFileSync(logs(dir, 'app.log'), numberedLines('c', 0, 4));
-  const input = start(t, dir, { startAt: 'end' });
-  const c = createCollector(input);
-  await c.until((l) => l.length >= 12);
-  for (const [name, expected] of [['app.log.2', range('a', 10, 3)], ['app.log.1', range('b', 0, 5)], ['app.log', range('c', 0, 4)]] as const) {
-    assert.deepEqual(texts(c.lines.filter((l) => l.path === logs(dir, name))), expected, name);
-  }
-  assert.deepEqual(await c.during(150), [], 'nothing else');
-});
+// Rotations while stopped, with startAt 'end': what was created meanwhile is new, whatever its
+// name and whatever order the directory lists it in.
+for (const { name, rotate, total, expected } of [
+  {
+    // app.2026-12-06.log lists before app.log: the old file meets its registry entry first.
+    name: 'rotated to a name that sorts first: the new file at the known path is read from 0',
+    rotate: (dir: string) => {
+      renameSync(logs(dir, 'app.log'), logs(dir, 'app.2026-12-06.log'));
+      writeFileSync(logs(dir, 'app.log'), numberedLines('b', 0, 5));
+    },
+    total: 8,
+    expected: [['app.2026-12-06.log', range('a', 10, 3)], ['app.log', range('b', 0, 5)]] as const,
+  },
+  {
+    name: 'rotated twice: the middle file, created and rotated away meanwhile, is read whole',
+    rotate: (dir: string) => {
+      renameSync(logs(dir, 'app.log'), logs(dir, 'app.log.1'));
+      writeFileSync(logs(dir, 'app.log'), numberedLines('b', 0, 5));
+      renameSync(logs(dir, 'app.log.1'), logs(dir, 'app.log.2'));
+      renameSync(logs(dir, 'app.log'), logs(dir, 'app.log.1'));
+      writeFileSync(logs(dir, 'app.log'), numberedLines('c', 0, 4));
+    },
+    total: 12,
+    expected: [['app.log.2', range('a', 10, 3)], ['app.log.1', range('b', 0, 5)], ['app.log', range('c', 0, 4)]] as const,
+  },
+]) {
+  test(`while stopped, ${name}`, async (t) => {
+    const dir = setup(t);
+    writeFileSync(logs(dir, 'app.log'), numberedLines('a', 0, 10));
+    await followThenStop(t, dir, 10);
+    appendFileSync(logs(dir, 'app.log'), numberedLines('a', 10, 3));
+    rotate(dir);
+    await restartAndExpect(t, dir, total, expected);
+  });
+}
 
 test('a dated file created while stopped (the log of the next day) is read whole under startAt end; an unknown file older than the last save is not', async (t) => {
   const dir = setup(t);
   writeFileSync(logs(dir, 'app-2026-12-06.log'), numberedLines('a', 0, 10));
-  const first = start(t, dir, { paths: [join(dir, 'logs/app-*.log')] });
-  await createCollector(first).until((l) => l.length >= 10);
-  await first.close();
+  await followThenStop(t, dir, 10, { paths: [join(dir, 'logs/app-*.log')] });
   // Outside the first run's glob, and created before it stopped: old news, startAt applies.
   writeFileSync(logs(dir, 'old.log'), numberedLines('o', 0, 3));
   const registry = join(dir, 'data', 'input-registry.json');
@@ -321,9 +325,7 @@ test('a dated file created while stopped (the log of the next day) is read whole
 test('a backup copy made while stopped that lists first (app.bak.log) is skipped, not the file on the saved inode', async (t) => {
   const dir = setup(t);
   writeFileSync(logs(dir, 'app.log'), numberedLines('a', 0, 10));
-  const first = start(t, dir);
-  await createCollector(first).until((l) => l.length >= 10);
-  await first.close();
+  await followThenStop(t, dir, 10);
   appendFileSync(logs(dir, 'app.log'), numberedLines('a', 10, 3));
   copyFileSync(logs(dir, 'app.log'), logs(dir, 'app.bak.log'));
   const input = start(t, dir, { startAt: 'end' });
@@ -359,20 +361,14 @@ test('a rotated file compressed later is recognised by its decompressed fingerpr
 test('rotated and compressed while stopped with lines unread: the rest is read from the archive, once', async (t) => {
   const dir = setup(t);
   writeFileSync(logs(dir, 'app.log'), numberedLines('a', 0, 10));
-  const first = start(t, dir);
-  await createCollector(first).until((l) => l.length >= 10);
-  await first.close();
+  await followThenStop(t, dir, 10);
   appendFileSync(logs(dir, 'app.log'), numberedLines('a', 10, 3));
-  writeFileSync(logs(dir, 'app.log.1.gz'), gzipSync(readFileSync(logs(dir, 'app.log'))));
+  const plain = readFileSync(logs(dir, 'app.log'));
+  writeFileSync(logs(dir, 'app.log.1.gz'), gzipSync(plain));
   unlinkSync(logs(dir, 'app.log'));
   writeFileSync(logs(dir, 'app.log'), numberedLines('b', 0, 5));
-  const second = start(t, dir, { startAt: 'end' });
-  const c = createCollector(second);
-  await c.until((l) => l.length >= 8);
-  assert.deepEqual(texts(c.lines.filter((l) => l.path.endsWith('.gz'))), range('a', 10, 3));
-  assertOffsetsMatch(c.lines.filter((l) => l.path.endsWith('.gz')), () => gunzipSync(readFileSync(logs(dir, 'app.log.1.gz'))));
-  assert.deepEqual(texts(c.lines.filter((l) => l.path.endsWith('/app.log'))), range('b', 0, 5));
-  assert.deepEqual(await c.during(150), [], 'nothing else');
+  const { input: second, lines } = await restartAndExpect(t, dir, 8, [['app.log.1.gz', range('a', 10, 3)], ['app.log', range('b', 0, 5)]]);
+  assertOffsetsMatch(lines.filter((l) => l.path.endsWith('.gz')), () => plain);
   assert.equal(second.stats().files.find((f) => f.path.endsWith('.gz'))?.state, 'compressed');
   await second.close();
   const third = start(t, dir);
