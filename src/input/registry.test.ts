@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadRegistry, loadRegistryState, registryPath, saveRegistry } from './registry';
+import { loadRegistry, loadRegistryState, RegistryCorruptError, registryPath, saveRegistry } from './registry';
 import { makeTempDir } from './testing';
 
 test('saves atomically and loads back; a missing registry is empty', async (t) => {
@@ -29,5 +29,7 @@ test('a corrupt registry is an error, not a silent reread of everything', async 
   writeFileSync(registryPath(dir), '{"something":"else"}');
   await assert.rejects(loadRegistry(dir), /not a version 1 tailplow input registry/);
   writeFileSync(registryPath(dir), '{"version":1,"entr');
-  await assert.rejects(loadRegistry(dir), SyntaxError);
+  await assert.rejects(loadRegistry(dir), (err: Error) => err instanceof RegistryCorruptError && err.message.startsWith(`${registryPath(dir)}: not valid JSON`));
+  writeFileSync(registryPath(dir), 'null');
+  await assert.rejects(loadRegistry(dir), RegistryCorruptError);
 });

@@ -42,6 +42,9 @@ export function registryPath(dataDir: string): string {
   return join(dataDir, REGISTRY_FILE);
 }
 
+/** A registry that exists but cannot be read as one: never replaced, never taken for an empty one. */
+export class RegistryCorruptError extends Error {}
+
 /** Loads the registry; a missing file is an empty registry, a corrupt one is an error (never silently reread everything). */
 export async function loadRegistryState(dataDir: string): Promise<RegistryState> {
   let text: string;
@@ -51,9 +54,18 @@ export async function loadRegistryState(dataDir: string): Promise<RegistryState>
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { entries: {} };
     throw err;
   }
-  const parsed = JSON.parse(text) as { version?: number; entries?: RegistryEntries; savedAt?: unknown };
-  if (parsed.version !== VERSION || typeof parsed.entries !== 'object' || parsed.entries === null) {
-    throw new Error(`${registryPath(dataDir)}: not a version ${VERSION} tailplow input registry`);
+  const corrupt = (why: string) =>
+    new RegistryCorruptError(
+      `${registryPath(dataDir)}: ${why}. It holds the read offsets of every file: restore it from a backup, or move it away to start over (files are then read as input.startAt says)`,
+    );
+  let parsed: { version?: number; entries?: RegistryEntries; savedAt?: unknown };
+  try {
+    parsed = JSON.parse(text) as typeof parsed;
+  } catch (err) {
+    throw corrupt(`not valid JSON (${(err as Error).message})`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || parsed.version !== VERSION || typeof parsed.entries !== 'object' || parsed.entries === null) {
+    throw corrupt(`not a version ${VERSION} tailplow input registry`);
   }
   const savedAt = typeof parsed.savedAt === 'number' && Number.isFinite(parsed.savedAt) ? parsed.savedAt : undefined;
   return savedAt === undefined ? { entries: parsed.entries } : { entries: parsed.entries, savedAt };

@@ -532,3 +532,36 @@ test('backpressure: reading pauses at maxInFlightBatches until acknowledgements 
   input.ack(c.batches[0]!);
   assert.equal(input.stats().files[0]!.offset, 20 * 41);
 });
+
+test('a corrupt registry: batches() fails naming it, and close() leaves it as it is', async (t) => {
+  const dir = setup(t);
+  writeFileSync(logs(dir, 'a.log'), numberedLines('a', 0, 3));
+  require('node:fs').mkdirSync(join(dir, 'data'));
+  const registry = join(dir, 'data', 'input-registry.json');
+  writeFileSync(registry, '{"version":1,"entries":{');
+  const input = start(t, dir);
+  await assert.rejects(input.batches()[Symbol.asyncIterator]().next(), (err: Error) => err.message.startsWith(`${registry}: not valid JSON`));
+  await input.close();
+  assert.equal(readFileSync(registry, 'utf8'), '{"version":1,"entries":{');
+});
+
+test('a registry save that fails is reported in stats(); once the directory is writable again, saving resumes', async (t) => {
+  const dir = setup(t);
+  writeFileSync(logs(dir, 'a.log'), numberedLines('a', 0, 3));
+  const dataDir = join(dir, 'data');
+  const input = start(t, dir, { registryFlushMs: 50 });
+  const c = createCollector(input);
+  await c.until((l) => l.length >= 3);
+  await input.saveRegistry();
+  assert.equal(input.stats().registry.error, null);
+  require('node:fs').rmSync(dataDir, { recursive: true });
+  writeFileSync(dataDir, 'a file where the directory was');
+  appendFileSync(logs(dir, 'a.log'), numberedLines('a', 3, 2));
+  await c.until((l) => l.length >= 5);
+  await assert.rejects(input.saveRegistry());
+  assert.match(input.stats().registry.error ?? '', /EEXIST|ENOTDIR/);
+  unlinkSync(dataDir);
+  await input.saveRegistry();
+  assert.equal(input.stats().registry.error, null);
+  assert.equal(Object.values(await loadRegistry(dataDir))[0]!.offset, 205, 'the offsets of all five lines');
+});

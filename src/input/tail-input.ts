@@ -44,6 +44,8 @@ export interface TailInputStats {
   files: FileStats[];
   openFiles: number;
   inFlightBatches: number;
+  /** savedAt: when the registry on disk last held the current offsets (epoch ms; null: not yet); error: why the last save failed. */
+  registry: { savedAt: number | null; error: string | null };
 }
 
 export interface TailInput {
@@ -818,14 +820,29 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
   }
 
   let saving: Promise<void> = Promise.resolve();
+  /** When the registry on disk was last known to hold the current offsets (epoch ms), and why the last save failed. */
+  let registrySavedAt: number | null = null;
+  let registryError: string | null = null;
   function save(): Promise<void> {
-    saving = saving.then(async () => {
-      const entries = snapshot();
-      const json = JSON.stringify(entries);
-      if (json === lastSavedJson) return;
-      await writeRegistry(config.dataDir, entries, Date.now());
-      lastSavedJson = json;
-    });
+    // After a failed save (disk full) the next one still runs: the chain must not stay rejected.
+    saving = saving
+      .catch(() => undefined)
+      .then(async () => {
+        const entries = snapshot();
+        const json = JSON.stringify(entries);
+        if (json !== lastSavedJson) {
+          await writeRegistry(config.dataDir, entries, Date.now());
+          lastSavedJson = json;
+        }
+        if (registryError !== null) log.info('input registry saved again');
+        registrySavedAt = Date.now();
+        registryError = null;
+      })
+      .catch((err: unknown) => {
+        if (registryError === null) log.warn({ err: String(err), dataDir: config.dataDir }, 'cannot save the input registry');
+        registryError = String(err);
+        throw err;
+      });
     return saving;
   }
 
@@ -853,7 +870,7 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
         if (config.usePolling !== 'never') scanNeeded = true;
         void exclusive(housekeeping).then(wake, (err) => log.warn({ err: String(err) }, 'housekeeping failed'));
       }, config.pollIntervalMs),
-      setInterval(() => void save().catch((err) => log.warn({ err: String(err) }, 'cannot save the input registry')), config.registryFlushMs),
+      setInterval(() => void save().catch(() => undefined), config.registryFlushMs),
     );
     for (const timer of timers) timer.unref();
   })();
@@ -892,7 +909,7 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
         const state: FileState = t.compressed && !t.handle && !t.archive ? 'compressed' : t.finished ? 'finished' : t.handle || t.archive ? 'reading' : 'idle';
         files.push({ fileKey: t.key, path: t.path, offset, readOffset: t.readPos, size: t.size, bytesBehind: Math.max(0, t.size - offset), open: t.handle !== null, state });
       }
-      return { files, openFiles, inFlightBatches: inFlight };
+      return { files, openFiles, inFlightBatches: inFlight, registry: { savedAt: registrySavedAt, error: registryError } };
     },
     async close() {
       if (closed) return;
@@ -901,11 +918,15 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
       for (const w of watchers.values()) w.close();
       watchers.clear();
       wake();
-      await ready.catch(() => undefined);
+      const loaded = await ready.then(
+        () => true,
+        () => false,
+      );
       await exclusive(async () => {
         for (const t of tracked.values()) await closeHandle(t);
       });
-      await save();
+      // A registry that could not be loaded stays as it is: saving would replace it with nothing.
+      if (loaded) await save();
     },
   };
 }

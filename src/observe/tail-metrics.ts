@@ -1,5 +1,5 @@
 /** Prometheus metrics of the tailer (and of `run`, which embeds it). Names are documented in README. */
-import { stat } from 'node:fs/promises';
+import type { TailInputStats } from '../input/tail-input';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface TailMetrics {
@@ -38,11 +38,20 @@ export function createTailMetrics(registry = new Registry()): TailMetrics {
 }
 
 /** The per-second gauges of a tail loop: bytes behind per followed file, and the registry's age. */
-export function refreshTailGauges(files: ReadonlyArray<{ path: string; bytesBehind: number }>, registryFile: string, metrics: TailMetrics): void {
+/**
+ * Gauges from the input's stats. The registry's age counts from `sinceMs` (the input's start) until
+ * its first save, so a registry that is never written (disk full) still ages into an alert.
+ * Returns why the registry cannot be saved, if it cannot.
+ */
+export function refreshTailGauges(stats: Pick<TailInputStats, 'files' | 'registry'>, sinceMs: number, metrics: TailMetrics): string | null {
   metrics.bytesBehind.reset();
-  for (const f of files) metrics.bytesBehind.set({ path: f.path }, f.bytesBehind);
-  stat(registryFile).then(
-    (st) => metrics.registryAge.set((Date.now() - st.mtimeMs) / 1000),
-    () => metrics.registryAge.set(-1),
-  );
+  for (const f of stats.files) metrics.bytesBehind.set({ path: f.path }, f.bytesBehind);
+  metrics.registryAge.set((Date.now() - (stats.registry.savedAt ?? sinceMs)) / 1000);
+  return stats.registry.error;
+}
+
+/** The health of a follower: unhealthy, and saying why, while its offsets cannot be saved. */
+export function followerHealth(state: { healthy: boolean; detail: string; registryError?: string | null }): { ok: boolean; details: { state: string } } {
+  if (state.registryError) return { ok: false, details: { state: `cannot save the input registry (${state.registryError}): a restart would read again what was sent since the last save` } };
+  return { ok: state.healthy, details: { state: state.detail } };
 }

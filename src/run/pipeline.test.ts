@@ -4,7 +4,7 @@ import type { FileStats, TailInputStats } from '../input/tail-input';
 import { createCaughtUpCheck } from './pipeline';
 
 const file = (over: Partial<FileStats>): FileStats => ({ fileKey: 'k', path: '/l', offset: 0, readOffset: 0, size: 100, bytesBehind: 100, open: true, state: 'reading', ...over });
-const stats = (files: FileStats[], inFlightBatches = 0): TailInputStats => ({ files, openFiles: files.length, inFlightBatches });
+const stats = (files: FileStats[], inFlightBatches = 0): TailInputStats => ({ files, openFiles: files.length, inFlightBatches, registry: { savedAt: null, error: null } });
 
 test('--once: done when every file is stored to its end and nothing is in flight', () => {
   const check = createCaughtUpCheck(1000);

@@ -26,6 +26,8 @@ import type { RunTally } from './summary';
 export interface RunState {
   healthy: boolean;
   detail: string;
+  /** Why the input registry cannot be saved, while it cannot. */
+  registryError?: string | null;
 }
 
 export interface RunLifeOptions {
@@ -58,6 +60,13 @@ export interface RunLocations {
 /** Another process holds the embedded store's directory. */
 export class StoreInUseError extends Error {
   override name = 'StoreInUseError';
+}
+
+/** The input's last save at shutdown failed; the command says what that costs. */
+export class RegistryNotSaved extends Error {
+  constructor(readonly reason: unknown) {
+    super(`cannot save the input registry: ${String(reason)}`);
+  }
 }
 
 /** A batch given up at shutdown (the sinks stayed down past the timeout): read again at the next start. */
@@ -142,7 +151,8 @@ export async function runPipelineOnce(config: RunConfig, opts: RunLifeOptions): 
   state.detail = 'following';
 
   const watchers: NodeJS.Timeout[] = [];
-  watchers.push(setInterval(() => refreshTailGauges(input.stats().files, registryPath(dataDir), metrics), 1000));
+  const startedAt = Date.now();
+  watchers.push(setInterval(() => (state.registryError = refreshTailGauges(input.stats(), startedAt, metrics)), 1000));
   if (opts.once) {
     const caughtUp = createCaughtUpCheck(config.input.pollIntervalMs);
     watchers.push(
@@ -171,10 +181,15 @@ export async function runPipelineOnce(config: RunConfig, opts: RunLifeOptions): 
     abandon.abort();
   }
   await pool.close();
-  await input.close();
+  // The stores are closed whatever the input's last save does (disk full): nothing is left open.
+  const unsaved = await input.close().then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   await processing.close();
   rmSync(pidFile, { force: true });
   if (failure) throw failure;
+  if (unsaved !== undefined) throw new RegistryNotSaved(unsaved);
   logger.info('stopped; the registry covers everything the sinks stored');
   return { embedded: processing.embedded, badRowsPath: processing.badRowsPath, unacknowledgedBytes: left };
 }

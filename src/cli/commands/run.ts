@@ -13,14 +13,14 @@ import { ConfigError, loadConfigFile, parseConfigText } from '../../config/load'
 import { runConfigSchema, type RunConfig } from '../../config/run';
 import { createProcessMetrics } from '../../observe/process-metrics';
 import { startObservabilityServer, type ObservabilityServer } from '../../observe/server';
-import { createTailMetrics } from '../../observe/tail-metrics';
+import { createTailMetrics, followerHealth } from '../../observe/tail-metrics';
 import type { StageSinkMetrics } from '../../pipeline/process';
-import { runPipelineOnce, StoreInUseError, type RunLifeResult, type RunLocations, type RunState } from '../../run/pipeline';
+import { RegistryNotSaved, runPipelineOnce, StoreInUseError, type RunLifeResult, type RunLocations, type RunState } from '../../run/pipeline';
 import { formatSummary, summariseStore, type RunTally } from '../../run/summary';
 import { createChdbStore } from '../../storage/chdb-store';
 import { createLogger, type Logger } from '../../util/logger';
 import { CliError, ExitCode, outputError, usageError } from '../errors';
-import { parserFromOptions } from '../options';
+import { checkInputRegistry, parserFromOptions, registryNotSaved } from '../options';
 
 interface RunOptions {
   config?: string;
@@ -78,7 +78,7 @@ Exit codes: 0 stopped (or --once done); 2 invalid options or config; 4 a sink fa
       const state: RunState = { healthy: false, detail: 'starting' };
       // A one-shot run has nobody to scrape it; not binding the port also lets it run next to a live agent.
       const server: ObservabilityServer | undefined = config.http.enabled && !opts.once
-        ? await startObservabilityServer({ listen: config.http.listen, registry: metrics.registry, logger, health: () => ({ ok: state.healthy, details: { state: state.detail } }) }).catch((err: unknown) => {
+        ? await startObservabilityServer({ listen: config.http.listen, registry: metrics.registry, logger, health: () => followerHealth(state) }).catch((err: unknown) => {
             throw usageError(`cannot listen on ${config.http.listen} for /metrics: ${String(err)}`, 'set http.listen in the config (port 0 picks a free one) or http.enabled: false');
           })
         : undefined;
@@ -92,6 +92,7 @@ Exit codes: 0 stopped (or --once done); 2 invalid options or config; 4 a sink fa
       const tally: RunTally = { lines: 0, events: 0, bad: 0 };
       let result: RunLifeResult | undefined;
       try {
+        await checkInputRegistry(config.dataDir);
         for (;;) {
           try {
             result = await runPipelineOnce(config, {
@@ -105,6 +106,7 @@ Exit codes: 0 stopped (or --once done); 2 invalid options or config; 4 a sink fa
               onReady: (where) => process.stderr.write(describeLocations(where, server?.address) + '\n'),
             });
           } catch (err) {
+            if (err instanceof RegistryNotSaved) throw registryNotSaved(config.dataDir, err.reason);
             // Stopped or reloading while a sink was still being waited for: not a failure.
             if (!stop.signal.aborted) {
               if (err instanceof StoreInUseError) throw new CliError(err.message, ExitCode.busy);

@@ -6,12 +6,11 @@
 import type { Command } from 'commander';
 import { ConfigError, loadConfigFile, parseConfigText } from '../../config/load';
 import { tailConfigSchema, type TailConfig } from '../../config/tail';
-import { registryPath } from '../../input/registry';
 import { createTailInput } from '../../input/tail-input';
 import { createKafka } from '../../kafka/connection';
 import { createKafkaProducer } from '../../kafka/producer';
 import { startObservabilityServer, type ObservabilityServer } from '../../observe/server';
-import { createTailMetrics, refreshTailGauges, type TailMetrics } from '../../observe/tail-metrics';
+import { createTailMetrics, followerHealth, refreshTailGauges, type TailMetrics } from '../../observe/tail-metrics';
 import { createDecodePool, DECODE_WORKER_LIMITS } from '../../pipeline/decode-pool';
 import { createKafkaEventOutput, isRetriableKafkaError } from '../../pipeline/kafka-output';
 import { createHeapGrowthLimiter, isCatchingUp, type HeapGrowthLimiter } from '../../pipeline/heap';
@@ -19,7 +18,7 @@ import { startTailLoop } from '../../pipeline/tail';
 import { createLogger, type Logger } from '../../util/logger';
 import { backoffDelay, sleep, withRetry, type RetryPolicy } from '../../util/retry';
 import { ExitCode, outputError, usageError } from '../errors';
-import { parserFromOptions } from '../options';
+import { checkInputRegistry, parserFromOptions, registryNotSaved } from '../options';
 
 interface TailOptions {
   config?: string;
@@ -46,7 +45,7 @@ export function registerTail(program: Command): void {
       const metrics = createTailMetrics();
       const state: PipelineState = { healthy: false, detail: 'starting', delivered: false };
       const server: ObservabilityServer | undefined = config.http.enabled
-        ? await startObservabilityServer({ listen: config.http.listen, registry: metrics.registry, logger, health: () => ({ ok: state.healthy, details: { state: state.detail } }) })
+        ? await startObservabilityServer({ listen: config.http.listen, registry: metrics.registry, logger, health: () => followerHealth(state) })
         : undefined;
       if (server) logger.info({ address: server.address }, 'metrics on /metrics, health on /healthz');
 
@@ -118,6 +117,8 @@ interface PipelineState {
   detail: string;
   /** A batch was acknowledged in the current life of the pipeline. */
   delivered: boolean;
+  /** Why the input registry cannot be saved, while it cannot. */
+  registryError?: string | null;
 }
 
 /**
@@ -139,6 +140,7 @@ async function runOnce(
   setWake(() => abort.abort());
   if (signalled()) abort.abort();
 
+  await checkInputRegistry(config.dataDir);
   const kafka = createKafka(config.kafka, logger);
   state.detail = 'connecting to Kafka';
   const producer = await withRetry(() => createKafkaProducer(kafka, config.output), {
@@ -169,13 +171,13 @@ async function runOnce(
     state.detail = ok ? 'following' : 'output failing; reading paused, retrying';
   };
   const loop = startTailLoop(input, pool, output, { maxInFlightBytes: config.output.maxInFlightBytes, signal: abort.signal, onOutputState }, metrics, logger);
-  const registryFile = registryPath(config.dataDir);
   // Limited until the first look at the files says there is no backlog: a catch-up starts at once.
   heap.set(true);
+  const startedAt = Date.now();
   const gauges = setInterval(() => {
-    const files = input.stats().files;
-    refreshTailGauges(files, registryFile, metrics);
-    heap.set(isCatchingUp(files.reduce((n, f) => n + f.bytesBehind, 0), config.output.maxInFlightBytes));
+    const stats = input.stats();
+    state.registryError = refreshTailGauges(stats, startedAt, metrics);
+    heap.set(isCatchingUp(stats.files.reduce((n, f) => n + f.bytesBehind, 0), config.output.maxInFlightBytes));
   }, 1000);
 
   let failure: unknown;
@@ -190,8 +192,14 @@ async function runOnce(
   if (left > 0) logger.warn({ bytesInFlight: left }, 'shutdown timeout: unacknowledged lines will be read again at the next start');
   clearInterval(gauges);
   await pool.close();
-  await input.close();
+  // The producer is closed whatever the input's last save does: an open connection would keep the
+  // process alive after SIGTERM.
+  const unsaved = await input.close().then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   await producer.close().catch((err: unknown) => logger.warn({ err: String(err) }, 'closing the Kafka producer failed'));
+  if (unsaved !== undefined) throw registryNotSaved(config.dataDir, unsaved);
   if (failure) {
     // E.g. an idempotent producer whose state the broker lost in a restart: the agent heals itself
     // with a new producer (and backs off) instead of exiting; the registry makes that lossless.
