@@ -294,7 +294,7 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
     // Created since the last run stopped, yet unknown: written while nobody followed it (a second
     // rotation while stopped, the next day's dated file). startAt is for what predates us.
     if (unseenSince !== undefined && s.bornMs >= unseenSince) {
-      log.info({ path: s.path }, 'file created while stopped: reading it from the beginning');
+      log.info({ path: s.path }, 'file created since the last registry save (rotated or new while stopped): reading it from the beginning');
       return 0;
     }
     return config.startAt === 'beginning' ? 0 : lineStartBefore(s.path, s.size);
