@@ -71,3 +71,30 @@ test('a producer that is not idempotent keeps its connection after a failed send
   assert.equal(made.length, 1);
   await producer.close();
 });
+
+test('close(waitMs) gives up on a send still in flight after waitMs: it fails, and the connection goes', async () => {
+  let release: () => void = () => undefined;
+  const made: Array<{ disconnected: boolean }> = [];
+  const kafka = {
+    producer() {
+      const state = { disconnected: false };
+      made.push(state);
+      return {
+        async connect() {},
+        async disconnect() {
+          state.disconnected = true;
+          release();
+        },
+        sendBatch: () => new Promise<void>((_, fail) => (release = () => fail(new Error('disconnected')))),
+      };
+    },
+  } as unknown as Kafka;
+  const producer = await createKafkaProducer(kafka, conf(true));
+  const sent = producer.send('t', [{ key: null, value: 'a' }]);
+  sent.catch(() => undefined);
+  const started = performance.now();
+  await producer.close(100);
+  assert.ok(performance.now() - started < 1000, 'close did not wait for the send');
+  assert.equal(made[0]!.disconnected, true);
+  await assert.rejects(sent);
+});

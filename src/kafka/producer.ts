@@ -37,7 +37,11 @@ export interface Producer {
    * first lines after start-up do not wait for that round trip too.
    */
   prepare(topics: string[]): Promise<void>;
-  close(): Promise<void>;
+  /**
+   * Sends what was handed over and disconnects. `waitMs` bounds the wait for requests in flight
+   * (a broker that is down keeps kafkajs retrying): after it, they are abandoned and fail.
+   */
+  close(waitMs?: number): Promise<void>;
 }
 
 interface Pending {
@@ -196,12 +200,14 @@ export async function createKafkaProducer(kafka: Kafka, conf: ProducerConfig, st
       // with no messages it sends nothing else.
       await (await producer).sendBatch({ topicMessages: topics.map((topic) => ({ topic, messages: [] })), acks: -1 });
     },
-    async close() {
+    async close(waitMs = Infinity) {
       closed = true;
       seal();
       pump();
-      // What was handed to us is sent (or fails) before the connection goes.
-      while (inFlight > 0 || ready.length > 0) await new Promise((r) => setTimeout(r, 5));
+      // What was handed to us is sent (or fails) before the connection goes, within waitMs.
+      const deadline = performance.now() + waitMs;
+      while ((inFlight > 0 || ready.length > 0) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      for (const { batch } of ready.splice(0)) for (const p of batch) p.reject(new Error('producer closed before this batch was sent'));
       await (await producer.catch(() => null))?.disconnect();
     },
   };

@@ -84,6 +84,10 @@ export function registerTail(program: Command): void {
         process.off('SIGTERM', onStop).off('SIGINT', onStop).off('SIGHUP', onReload);
         await server?.close();
         logger.flush();
+        // kafkajs may go on retrying a connection for a send abandoned at the shutdown timeout
+        // (Kafka down) for seconds after its producer disconnected. Everything of ours is saved and
+        // closed by now, so that must not hold the process: SIGTERM ends within shutdownTimeoutMs.
+        setTimeout(() => process.exit(), 1000).unref();
       }
       if (stopSignal === 'stop') process.exitCode = ExitCode.ok;
     });
@@ -198,7 +202,8 @@ async function runOnce(
     () => undefined,
     (err: unknown) => err,
   );
-  await producer.close().catch((err: unknown) => logger.warn({ err: String(err) }, 'closing the Kafka producer failed'));
+  // After a drain that timed out (Kafka down), nothing in flight is waited for any longer.
+  await producer.close(left > 0 || failure ? 0 : config.output.shutdownTimeoutMs).catch((err: unknown) => logger.warn({ err: String(err) }, 'closing the Kafka producer failed'));
   if (unsaved !== undefined) throw registryNotSaved(config.dataDir, unsaved);
   if (failure) {
     // E.g. an idempotent producer whose state the broker lost in a restart: the agent heals itself
