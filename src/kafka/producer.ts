@@ -62,6 +62,7 @@ function sizeOf(m: OutMessage): number {
 }
 
 export async function createKafkaProducer(kafka: Kafka, conf: ProducerConfig, stats: ProducerStats = {}): Promise<Producer> {
+  let closed = false;
   const connected = async (): Promise<KafkajsProducer> => {
     const p = kafka.producer({
       idempotent: conf.idempotent,
@@ -72,6 +73,8 @@ export async function createKafkaProducer(kafka: Kafka, conf: ProducerConfig, st
       createPartitioner: Partitioners.DefaultPartitioner,
     });
     await p.connect();
+    // A renewal that connects after close() gave up on it must not stay connected.
+    if (closed) await p.disconnect().catch(() => undefined);
     return p;
   };
   let producer: Promise<KafkajsProducer> = Promise.resolve(await connected());
@@ -103,7 +106,6 @@ export async function createKafkaProducer(kafka: Kafka, conf: ProducerConfig, st
   let timer: NodeJS.Timeout | undefined;
   /** The linger time of the open batch has passed; it goes out as soon as a slot is free. */
   let due = false;
-  let closed = false;
 
   const seal = () => {
     if (timer) clearTimeout(timer);
@@ -208,7 +210,11 @@ export async function createKafkaProducer(kafka: Kafka, conf: ProducerConfig, st
       const deadline = performance.now() + waitMs;
       while ((inFlight > 0 || ready.length > 0) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
       for (const { batch } of ready.splice(0)) for (const p of batch) p.reject(new Error('producer closed before this batch was sent'));
-      await (await producer.catch(() => null))?.disconnect();
+      // With a broker down, kafkajs can take seconds to reconnect a renewed producer or to
+      // disconnect one; a bounded close gives each a second and moves on.
+      const bounded = <T>(p: Promise<T>): Promise<T | undefined> => (Number.isFinite(waitMs) ? Promise.race([p, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000).unref())]) : p);
+      const current = await bounded(producer.catch(() => null));
+      if (current) await bounded(current.disconnect().catch(() => undefined));
     },
   };
 }

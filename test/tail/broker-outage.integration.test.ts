@@ -98,7 +98,7 @@ test(`broker down for ${OUTAGE_MS / 1000} s under load: the agent notices (metri
     if (health.status !== 200) t.diagnostic(`warnings since the broker was back (last 20 of ${logsSinceRestart.length}):\n${logsSinceRestart.slice(-20).join('\n')}`);
     assert.equal(health.status, 200, `healthy again: ${JSON.stringify(health.body)}`);
     // SIGTERM while the broker is down with lines in flight: the agent waits output.shutdownTimeoutMs
-    // (10 s by default) for acks, then exits. It used to stay up while kafkajs went on retrying.
+    // (10 s by default) for acks, closes, then exits. It used to stay up while kafkajs went on retrying.
     await kafka.run('stop');
     writer.write(2000);
     await waitFor(async () => (await agent.metric('tailplow_in_flight_bytes')) > 0, 20_000, 100);
@@ -107,7 +107,8 @@ test(`broker down for ${OUTAGE_MS / 1000} s under load: the agent notices (metri
     const exitS = (performance.now() - stoppedAt) / 1000;
     t.diagnostic(`SIGTERM with the broker down: exit ${JSON.stringify(exit)} after ${exitS.toFixed(1)} s`);
     assert.deepEqual(exit, { code: 0, signal: null });
-    assert.ok(exitS < 10 + 3, `exited ${exitS.toFixed(1)} s after SIGTERM (shutdownTimeoutMs 10 s)`);
+    // Before the fix it took 17.6 s on an idle machine; now ~11 s, with room for a loaded CI machine.
+    assert.ok(exitS < 10 + 5, `exited ${exitS.toFixed(1)} s after SIGTERM (shutdownTimeoutMs 10 s)`);
   } finally {
     clearInterval(sampler);
     writer.close();

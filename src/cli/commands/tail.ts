@@ -87,7 +87,7 @@ export function registerTail(program: Command): void {
         // kafkajs may go on retrying a connection for a send abandoned at the shutdown timeout
         // (Kafka down) for seconds after its producer disconnected. Everything of ours is saved and
         // closed by now, so that must not hold the process: SIGTERM ends within shutdownTimeoutMs.
-        setTimeout(() => process.exit(), 1000).unref();
+        setTimeout(() => process.exit(), 250).unref();
       }
       if (stopSignal === 'stop') process.exitCode = ExitCode.ok;
     });
