@@ -338,7 +338,8 @@ test('kill -9 mid-file, then the same command: nothing missing, no ids that a fu
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   test(`${signal}: delivered work is flushed and saved, exit 130; the re-run completes without a single duplicate`, { timeout: 120_000 }, async () => {
     const dir = tempDir();
-    const { paths, logs } = bigFiles(dir, 16_000);
+    // The second file must outlast a state save (1 s) plus 1 MB of output on a fast machine.
+    const { paths, logs } = bigFiles(dir, 40_000);
     const state = join(dir, 'replay.state');
     const out = join(dir, 'events.ndjson');
     const args = ['-o', 'json', '--out', out, '--state', state, '--workers', '1', ...paths];
