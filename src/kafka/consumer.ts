@@ -84,7 +84,12 @@ export interface GroupConsumer {
   stop(): Promise<void>;
 }
 
-export async function createGroupConsumer(kafka: Kafka, conf: ConsumerConfig): Promise<GroupConsumer> {
+export interface GroupConsumerHooks {
+  /** This member (re)joined the group: its partitions may have changed. */
+  onJoin?: () => void;
+}
+
+export async function createGroupConsumer(kafka: Kafka, conf: ConsumerConfig, hooks: GroupConsumerHooks = {}): Promise<GroupConsumer> {
   const consumer: KafkajsConsumer = kafka.consumer({
     groupId: conf.groupId,
     sessionTimeout: conf.sessionTimeoutMs,
@@ -122,7 +127,10 @@ export async function createGroupConsumer(kafka: Kafka, conf: ConsumerConfig): P
   };
   // After a rebalance kafkajs fetches every assigned partition again from its committed offset:
   // what was pending is redone, so none of it may be committed any more.
-  consumer.on(consumer.events.GROUP_JOIN, () => queue.reset());
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    queue.reset();
+    hooks.onJoin?.();
+  });
   await consumer.connect();
   await consumer.subscribe({ topics: [conf.topic], fromBeginning: conf.fromBeginning });
 
