@@ -2,7 +2,7 @@
  * CPU time from /proc (Linux): on a shared 2-core machine wall time also measures the
  * neighbours, CPU time much less so, and a side that saturates both cores shows it here.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 // Clock ticks per second of /proc/PID/stat (getconf CLK_TCK: 100 on every Linux we run on).
@@ -40,3 +40,40 @@ export function brokerCpuMs(): number {
   }
 }
 
+
+/** A process and its live descendants (/proc/PID/task/TID/children, Linux 3.5+). */
+export function processTree(pid: number): number[] {
+  const pids = [pid];
+  for (let i = 0; i < pids.length; i++) {
+    let tasks: string[] = [];
+    try {
+      tasks = readdirSync(`/proc/${pids[i]}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tasks) {
+      try {
+        for (const child of readFileSync(`/proc/${pids[i]}/task/${tid}/children`, 'utf8').split(' ')) if (child.trim()) pids.push(Number(child));
+      } catch {
+        // The thread or process ended meanwhile.
+      }
+    }
+  }
+  return pids;
+}
+
+/** CPU ms of a process and its live descendants (`workers` of `process`). */
+export const treeCpuMs = (pid: number): number => processTree(pid).reduce((sum, p) => sum + (procCpuMs(p) ?? 0), 0);
+
+/** Resident KiB of a process and its live descendants. */
+export function treeRssKb(pid: number): number {
+  let kb = 0;
+  for (const p of processTree(pid)) {
+    try {
+      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // Ended meanwhile.
+    }
+  }
+  return kb;
+}

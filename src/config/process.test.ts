@@ -107,6 +107,18 @@ test('sinks: unknown type, missing file path, empty list, unknown field', () => 
   assert.deepEqual(problems('sinks:\n  - type: kafka\n    topc: x\n'), ['p.yml:3:5: sinks[0]: unknown field "topc"']);
 });
 
+test('workers: 1 by default; more are refused with the stores one process owns, at the field that needs changing', () => {
+  assert.equal(parseConfigText('', '(defaults)', processConfigSchema).workers, 1);
+  const redisProfile = 'stages:\n  - type: enrich\n  - type: profile\n    redis: {url: "redis://127.0.0.1:6379"}\n';
+  assert.deepEqual(problems(`workers: 4\n${redisProfile}sinks:\n  - {type: clickhouse}\n`), []);
+  assert.deepEqual(problems('workers: 0\n'), ['p.yml:1:1: workers: Number must be greater than or equal to 1']);
+  assert.deepEqual(problems('workers: 2\nsinks:\n  - type: embedded\n'), ['p.yml:3:5: sinks[0].type: the embedded sink belongs to one process: use workers: 1 with it (workers is 2)']);
+  assert.deepEqual(problems('workers: 2\nstages:\n  - type: enrich\n  - type: profile\n'), [
+    'p.yml:4:5: stages[1].redis: the embedded profile store belongs to one process: give the profile stage a redis, or use workers: 1 (workers is 2)',
+  ]);
+  assert.deepEqual(problems('workers: 1\nstages:\n  - type: profile\nsinks:\n  - type: embedded\n'), []);
+});
+
 test('check-config --for process prints every problem with file:line and exits 2', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tailplow-process-config-'));
   const file = join(dir, 'process.yml');

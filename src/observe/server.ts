@@ -5,7 +5,6 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
 import type { Logger } from '../util/logger';
 
 export interface Health {
@@ -34,7 +33,8 @@ export function isLoopbackHost(host: string): boolean {
 
 export async function startObservabilityServer(opts: {
   listen: string;
-  registry: Registry;
+  /** A prom-client registry, or anything that renders one (the cluster aggregator of `process` workers). */
+  registry: { metrics(): Promise<string>; readonly contentType: string };
   health: () => Health;
   /** Told (warn) when the endpoint is reachable from other machines. */
   logger?: Logger;

@@ -28,6 +28,8 @@ export interface ProcessorOptions {
   nodeArgs?: string[];
   /** Passed to the child, e.g. a temp dir for --cpu-prof output. */
   cwd?: string;
+  /** The config's `workers` (default 1). With more, ready means every worker processes. */
+  workers?: number;
 }
 
 export type Processor = TailplowChild;
@@ -37,10 +39,11 @@ const processors = createTailplowSpawner();
 /** SIGKILLs every processor still running (for `after` hooks). */
 export const killAllProcessors = (): void => processors.killAll();
 
-/** Starts `tailplow process -c <config>` and resolves once it logged "processing" (consumer subscribed). */
+/** Starts `tailplow process -c <config>` and resolves once it logged "processing" (consumer subscribed; with workers, all of them). */
 export async function startProcessor(opts: ProcessorOptions): Promise<Processor> {
   const config = {
     dataDir: join(opts.dir, 'data'),
+    ...(opts.workers ? { workers: opts.workers } : {}),
     logLevel: opts.logLevel ?? 'info',
     http: { listen: '127.0.0.1:0' },
     kafka: { brokers: opts.brokers },
@@ -57,7 +60,7 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
     cwd: opts.cwd ?? opts.dir,
     logLevel: opts.logLevel,
     nodeArgs: opts.nodeArgs,
-    readyLine: '"msg":"processing"',
+    readyLine: (opts.workers ?? 1) > 1 ? '"msg":"every worker is processing"' : '"msg":"processing"',
     readyMeans: 'processing',
     timeoutMs: 30_000,
   });

@@ -1,9 +1,12 @@
 /**
  * `tailplow process`: the processor. Consumes tracking_raw in a consumer group, runs the
  * configured stages, writes every batch to every sink and commits offsets only after all of
- * them acknowledged. Scale out by starting more processes with the same `source.groupId`.
+ * them acknowledged. Scale out by starting more processes with the same `source.groupId`, or
+ * with `workers: N`, which forks them (src/cli/process-workers.ts).
  */
+import cluster from 'node:cluster';
 import type { Command } from 'commander';
+import { AggregatorRegistry } from 'prom-client';
 import { ConfigError, loadConfigFile, parseConfigText } from '../../config/load';
 import { processConfigSchema, type ProcessConfig } from '../../config/process';
 import { createKafka } from '../../kafka/connection';
@@ -20,6 +23,7 @@ import type { Stage } from '../../stages/stage';
 import { createLogger } from '../../util/logger';
 import { backoffDelay, RetriableError, sleep, withRetry } from '../../util/retry';
 import { outputError, usageError } from '../errors';
+import { reportWorkerState, superviseWorkers } from '../process-workers';
 
 interface ProcessOptions {
   config?: string;
@@ -46,12 +50,26 @@ export function registerProcess(program: Command): void {
     .option('--brokers <list>', 'Kafka brokers, comma separated (override kafka.brokers)')
     .action(async (opts: ProcessOptions) => {
       const config = loadProcessConfig(opts);
-      const logger = createLogger({ level: config.logLevel, name: 'tailplow-process' });
+      const root = createLogger({ level: config.logLevel, name: 'tailplow-process' });
+      if (config.workers > 1 && cluster.isPrimary) return superviseWorkers(config, root);
+      // A worker's metrics and health reach /metrics and /healthz through its primary.
+      const worker = cluster.isWorker ? cluster.worker?.id : undefined;
+      const logger = worker === undefined ? root : root.child({ worker });
       const metrics = createProcessMetrics();
+      if (worker !== undefined) {
+        AggregatorRegistry.setRegistries([metrics.registry]);
+        // Constructing one is what makes a worker answer the primary's requests (prom-client).
+        new AggregatorRegistry();
+      }
       const state = { healthy: false, detail: 'starting' };
-      const server = config.http.enabled
-        ? await startObservabilityServer({ listen: config.http.listen, registry: metrics.registry, logger, health: () => ({ ok: state.healthy, details: { state: state.detail } }) })
-        : undefined;
+      const setState = (healthy: boolean, detail: string) => {
+        Object.assign(state, { healthy, detail });
+        if (worker !== undefined) reportWorkerState(state);
+      };
+      const server =
+        config.http.enabled && worker === undefined
+          ? await startObservabilityServer({ listen: config.http.listen, registry: metrics.registry, logger, health: () => ({ ok: state.healthy, details: { state: state.detail } }) })
+          : undefined;
       if (server) logger.info({ address: server.address }, 'metrics on /metrics, health on /healthz');
 
       const stop = new AbortController();
@@ -69,7 +87,7 @@ export function registerProcess(program: Command): void {
             signal: stop.signal,
             onRetry: (err, attempt) => logger.warn({ err: String(err), attempt }, `${what}: cannot connect; retrying`),
           });
-        state.detail = 'connecting';
+        setState(false, 'connecting');
         // A sink that cannot start says whether waiting helps (RetriableError: server down); a refused
         // password or certificate does not, so it stops the processor with its message.
         const sinkStartRetriable = (err: unknown) => err instanceof RetriableError || ((err as Error | null)?.name?.startsWith('KafkaJS') === true && isRetriableKafkaError(err));
@@ -80,10 +98,10 @@ export function registerProcess(program: Command): void {
         // A consumer kafkajs gave up on (evicted from the group, then a non-retriable commit error)
         // consumes nothing while looking alive: it is replaced, with backoff, and /healthz says so.
         for (let crashes = 0; !stop.signal.aborted; ) {
-          const consumer = await connect('consumer', () => createGroupConsumer(kafka, config.source));
+          // The lag of partitions another member (or worker) now owns would stay at its last value.
+          const consumer = await connect('consumer', () => createGroupConsumer(kafka, config.source, { onJoin: () => metrics.lag.reset() }));
           logger.info({ topic: config.source.topic, groupId: config.source.groupId, stages: stages.map((s) => s.name), sinks: sinks.map((s) => s.name) }, 'processing');
-          state.healthy = true;
-          state.detail = 'processing';
+          setState(true, 'processing');
           // Takes the partition, not the batch: a pending batch must not keep its messages alive.
           const abandoned = (partition: number) => (err: unknown) => {
             if (err instanceof PartitionRevoked) logger.info({ partition }, 'batch abandoned uncommitted: partition revoked or stopping');
@@ -96,8 +114,7 @@ export function registerProcess(program: Command): void {
             return { stored: stored.catch(abandoned(batch.partition)) };
           });
           const outcome = await Promise.race([stopped, consumer.crashed.then((err) => ({ err }))]);
-          state.healthy = false;
-          state.detail = outcome === 'stop' ? 'stopping' : 'consumer crashed; reconnecting';
+          setState(false, outcome === 'stop' ? 'stopping' : 'consumer crashed; reconnecting');
           await consumer.stop().catch((err: unknown) => logger.warn({ err: String(err) }, 'closing the consumer failed'));
           clearInterval(showPending);
           metrics.pending.set(consumer.pendingEvents);
@@ -119,6 +136,8 @@ export function registerProcess(program: Command): void {
         for (const s of stages) await s.close?.().catch(() => {});
         await server?.close();
         logger.flush();
+        // The channel to the primary would keep a worker alive after its work is done.
+        if (worker !== undefined) process.disconnect?.();
       }
     });
 }
