@@ -28,8 +28,11 @@
  * (default: the processor's default; 0 stores each batch before fetching the next), and
  * `--insert-min-rows N` (cli): the ClickHouse sink's insertMinRows (inprocess: always 0), and
  * `--insert-max-wait MS` (cli): its insertMaxWaitMs.
+ * `--workers W` (cli): the processor's `workers` (W forked processors in one instance); their
+ * CPU and memory are the instance's, and the window opens once all of them process, counting only
+ * the events stored inside it.
  *
- *   npx tsc -p tsconfig.json && node dist/bench/storage/run.js [--events 100000] [--mode inprocess|cli|both] [--batch 650] [--max-bytes B] [--concurrency 1] [--max-pending N] [--insert-min-rows N] [--insert-max-wait MS] [--only enrich,profile,clickhouse] [--shared] [--cpu-prof]
+ *   npx tsc -p tsconfig.json && node dist/bench/storage/run.js [--events 100000] [--mode inprocess|cli|both] [--batch 650] [--max-bytes B] [--concurrency 1] [--workers 1] [--max-pending N] [--insert-min-rows N] [--insert-max-wait MS] [--only enrich,profile,clickhouse] [--shared] [--cpu-prof]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,7 +48,7 @@ import { silentLogger } from '../../src/util/logger';
 import { FULL_ENRICH_STAGE, startProcessor } from '../../test/process/processor-agent';
 import { createTopics } from '../../test/support/kafka-topic';
 import { clickhouseUrl, deleteRedisKeys, kafkaBrokers, redisUrl, startPrivateService, uniqueName, type PrivateService } from '../../test/support/services';
-import { procCpuMs } from '../lib/cpu';
+import { treeCpuMs, treeRssKb } from '../lib/cpu';
 import { connectAdmin, generateRawEvents, groupProgress, idPrefix, produceRaw, withFreshIds, type RawMessage } from '../process/events';
 import { mergesSettled, openClickHouseAdmin, pidOf, serverCpuMs, sleep } from './servers';
 
@@ -56,6 +59,7 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '650' },
     partitions: { type: 'string', default: '4' },
     concurrency: { type: 'string', default: '1' },
+    workers: { type: 'string', default: '1' },
     only: { type: 'string' },
     'max-bytes': { type: 'string' },
     'max-pending': { type: 'string' },
@@ -133,17 +137,17 @@ const clickhouseSinkOf = (servers: Servers, table: string, insertMinRows?: numbe
   }) as const;
 const numberArg = (name: 'insert-min-rows' | 'insert-max-wait') => (args[name] !== undefined ? Number(args[name]) : undefined);
 
-type Measured = Pick<Result, 'seconds' | 'cpuMs' | 'inserts'>;
+type Measured = Pick<Result, 'seconds' | 'cpuMs' | 'inserts'> & { events?: number };
 
 /** Runs `work` and charges it the CPU time the processor (`nodeCpu`), Redis and ClickHouse spent. */
-async function measured(servers: Servers, nodeCpu: () => number, work: () => Promise<{ table?: string }>): Promise<Measured> {
+async function measured(servers: Servers, nodeCpu: () => number, work: () => Promise<{ table?: string; events?: number }>): Promise<Measured> {
   const before = { node: nodeCpu(), redis: serverCpuMs(servers.redisPid), clickhouse: serverCpuMs(servers.clickhousePid) };
   const started = performance.now();
-  const { table } = await work();
+  const { table, events } = await work();
   const seconds = (performance.now() - started) / 1000;
   const settled = table ? await mergesSettled(servers.clickhouseUrl, table) : {};
   const cpuMs = { node: nodeCpu() - before.node, redis: serverCpuMs(servers.redisPid) - before.redis, clickhouse: serverCpuMs(servers.clickhousePid) - before.clickhouse };
-  return { seconds, cpuMs, ...settled };
+  return { seconds, cpuMs, ...settled, ...(events !== undefined ? { events } : {}) };
 }
 
 const selfCpuMs = () => {
@@ -151,7 +155,8 @@ const selfCpuMs = () => {
   return (u.user + u.system) / 1000;
 };
 
-function resultOf(mode: string, v: Variant, n: number, m: Measured, peakRssMb?: number): Result {
+function resultOf(mode: string, v: Variant, total: number, m: Measured, peakRssMb?: number): Result {
+  const n = m.events ?? total;
   const cpuSeconds = (m.cpuMs.node + m.cpuMs.redis + m.cpuMs.clickhouse) / 1000;
   return { mode, key: v.key, name: v.name, seconds: m.seconds, rate: n / m.seconds, cpuMs: m.cpuMs, perCpuSecond: n / cpuSeconds, ...(peakRssMb ? { peakRssMb } : {}), ...(m.inserts ? { inserts: m.inserts } : {}) };
 }
@@ -212,6 +217,7 @@ async function runCli(v: Variant, raw: string, n: number, dir: string, servers: 
   if (v.clickhouse) cleanup.tables.push(table);
   const groupId = uniqueName(`bench-storage-${v.key}`);
   const admin = await connectAdmin(brokers);
+  const workers = Number(args.workers);
   const p = await startProcessor({
     dir,
     name: `${v.key}.yaml`,
@@ -226,6 +232,7 @@ async function runCli(v: Variant, raw: string, n: number, dir: string, servers: 
       ...(args['max-pending'] !== undefined ? { maxPendingEvents: Number(args['max-pending']) } : {}),
       partitionsConsumedConcurrently: Number(args.concurrency),
     },
+    workers,
     nodeArgs: [
       ...(args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${join(process.cwd(), 'bench/out')}`] : []),
       ...(process.env.TAILPLOW_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
@@ -233,13 +240,16 @@ async function runCli(v: Variant, raw: string, n: number, dir: string, servers: 
   });
   let peak = 0;
   try {
-    const m = await measured(servers, () => procCpuMs(p.pid) ?? 0, async () => {
+    // Workers are the processor's children: their CPU and memory are the instance's.
+    const m = await measured(servers, () => treeCpuMs(p.pid), async () => {
+      // The first worker consumes while the others start: the window counts what is stored in it.
+      const before = workers > 1 ? (await groupProgress(admin, groupId, raw)).committed : 0;
       for (;;) {
-        peak = Math.max(peak, (p.rssKb() ?? 0) / 1024);
+        peak = Math.max(peak, treeRssKb(p.pid) / 1024);
         if ((await groupProgress(admin, groupId, raw)).committed >= n) break;
         await sleep(200);
       }
-      return v.clickhouse ? { table } : {};
+      return { ...(v.clickhouse ? { table } : {}), events: n - before };
     });
     return resultOf('cli', v, n, m, Math.round(peak));
   } finally {
@@ -296,7 +306,7 @@ async function main(): Promise<void> {
         const r = mode === 'cli' ? await runCli(v, raw, n, dir, servers, cleanup) : await runInProcess(v, input.messages, Number(args.batch), Number(args.concurrency), servers, cleanup);
         results.push(r);
         const cpu = `CPU s node ${(r.cpuMs.node / 1000).toFixed(1)}, redis ${(r.cpuMs.redis / 1000).toFixed(1)}, clickhouse ${(r.cpuMs.clickhouse / 1000).toFixed(1)}`;
-        console.error(`${mode} ${r.name}: ${n} events in ${r.seconds.toFixed(1)} s = ${Math.round(r.rate)} events/s; ${cpu} = ${Math.round(r.perCpuSecond)} events per CPU-second${r.peakRssMb ? `; peak RSS ${r.peakRssMb} MB` : ''}${r.inserts ? `; ${r.inserts} inserts (${Math.round(n / r.inserts)} rows each)` : ''}`);
+        console.error(`${mode} ${r.name}: ${Math.round(r.rate * r.seconds)} events in ${r.seconds.toFixed(1)} s = ${Math.round(r.rate)} events/s; ${cpu} = ${Math.round(r.perCpuSecond)} events per CPU-second${r.peakRssMb ? `; peak RSS ${r.peakRssMb} MB` : ''}${r.inserts ? `; ${r.inserts} inserts (${Math.round(n / r.inserts)} rows each)` : ''}`);
       }
       report(results, mode);
     }
@@ -305,7 +315,7 @@ async function main(): Promise<void> {
     await Promise.all(privates.map((s) => s.stop()));
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(JSON.stringify({ events: n, avgEventBytes: Math.round(bytes / n), batch: Number(args.batch), concurrency: Number(args.concurrency), results }));
+  console.log(JSON.stringify({ events: n, avgEventBytes: Math.round(bytes / n), batch: Number(args.batch), concurrency: Number(args.concurrency), workers: Number(args.workers), results }));
 }
 
 main().catch((e) => {
