@@ -78,6 +78,10 @@ export async function superviseWorkers(config: ProcessConfig, logger: Logger): P
           failure = { worker: w.id, code, signal };
           logger.error({ worker: w.id, pid: w.process.pid, code, signal }, 'a worker ended on its own: stopping the others');
           stopWorkers();
+        } else if (code || (signal && signal !== 'SIGTERM' && signal !== 'SIGINT')) {
+          // Stopping, but this one did not finish cleanly (it crashed, or was killed): the exit code says so.
+          failure ??= { worker: w.id, code, signal };
+          logger.error({ worker: w.id, pid: w.process.pid, code, signal }, 'a worker failed while stopping');
         }
         if (--alive === 0) resolve();
       });
@@ -92,7 +96,7 @@ export async function superviseWorkers(config: ProcessConfig, logger: Logger): P
   if (failure) {
     const { worker, code, signal } = failure;
     const exitCode = code !== null && code !== 0 && KNOWN_EXIT_CODES.has(code) ? (code as ExitCode) : ExitCode.internal;
-    throw new CliError(`worker ${worker} ended ${signal ? `by ${signal}` : `with exit code ${code}`}; the other workers were stopped (their pending batches are consumed again from the committed offsets)`, exitCode);
+    throw new CliError(`worker ${worker} ended ${signal ? `by ${signal}` : `with exit code ${code}`}; every worker has stopped (what was not committed is consumed again from the committed offsets)`, exitCode);
   }
   logger.info('every worker stopped; committed offsets cover everything the sinks acknowledged');
 }

@@ -1,6 +1,7 @@
 // Needs Kafka (scripts/services/kafka.sh start). `workers: 2`: one `tailplow process` forks two
 // processors that share a 4-partition topic; /metrics and /healthz speak for both; SIGTERM stops
-// both cleanly; a worker that dies ends the instance, and a restart loses nothing.
+// both cleanly; a worker that dies ends the instance (or, while it stops, its exit code), and a
+// restart loses nothing.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -91,6 +92,25 @@ test('workers: a worker killed (SIGKILL) ends the instance with exit code 1 afte
     await first.stop();
     await second?.stop();
     await out.stop();
+  }
+});
+
+test('workers: a worker killed while the instance stops makes the exit code 1, not a clean 0', async (t) => {
+  const s = await setUp(t, 'process-workers-stop');
+  const p = await startProcessor(s.options);
+  try {
+    const workers = processTree(p.pid).slice(1);
+    await s.groupOfTwo();
+    p.kill('SIGTERM');
+    // A worker leaves the group and closes its clients in well over 50 ms.
+    await new Promise((r) => setTimeout(r, 50));
+    process.kill(workers[0]!, 'SIGKILL');
+    const ended = await Promise.race([p.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 30_000))]);
+    assert.deepEqual(ended, { code: 1, signal: null });
+    assert.ok(p.logs().some((l) => l.includes('a worker failed while stopping')), p.logs().slice(-5).join('\n'));
+  } finally {
+    await s.admin.disconnect();
+    await p.stop();
   }
 });
 
