@@ -12,7 +12,7 @@
  * again from the committed offsets.
  */
 import cluster from 'node:cluster';
-import { AggregatorRegistry } from 'prom-client';
+import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { ProcessConfig } from '../config/process';
 import { startObservabilityServer } from '../observe/server';
 import type { Logger } from '../util/logger';
@@ -28,6 +28,13 @@ const STATE_MESSAGE = 'tailplow:worker-state';
 /** In a worker: tells the primary what /healthz should say about it. */
 export function reportWorkerState(state: WorkerState): void {
   process.send?.({ type: STATE_MESSAGE, healthy: state.healthy, detail: state.detail });
+}
+
+/** In a worker: its metrics are what it answers the primary's /metrics requests with. */
+export function serveMetricsToPrimary(registry: Registry): void {
+  AggregatorRegistry.setRegistries([registry]);
+  // Constructing one is what makes a worker answer those requests (prom-client).
+  new AggregatorRegistry();
 }
 
 const isStateMessage = (m: unknown): m is WorkerState & { type: string } => (m as { type?: unknown } | null)?.type === STATE_MESSAGE;

@@ -377,11 +377,6 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
    * there is nothing left (ISIZE is the decompressed size mod 2^32; a mismatch just decompresses).
    */
   async function readRestOfArchive(t: Tracked, s: PathStat): Promise<void> {
-    t.compressed = true;
-    t.path = s.path;
-    t.dev = s.dev;
-    t.ino = s.ino;
-    t.verified = true;
     const size = await gzipTrailerSize(s.path).catch(() => null);
     if (size === t.readPos % 2 ** 32) {
       log.info({ path: s.path, fileKey: t.key }, 'known file was compressed after it was read to its end: not reading it again');
@@ -401,14 +396,14 @@ export function createTailInput(options: TailInputOptions, deps: TailInputDeps =
       // Rotated and compressed: a still-open descriptor of the plain file is read to its end.
       // An archive renamed again (logrotate shifting .1.gz to .2.gz) keeps its inode; it stays
       // compressed and is never taken for a truncated plain file.
-      if (!t.compressed && !t.handle && !t.retired) return readRestOfArchive(t, s);
-      if (!t.compressed) log.info({ path: s.path, from: t.path, fileKey: t.key }, 'known file was compressed: not reading it again');
+      const unread = !t.compressed && !t.handle && !t.retired;
+      if (!t.compressed && !unread) log.info({ path: s.path, from: t.path, fileKey: t.key }, 'known file was compressed: not reading it again');
       t.compressed = true;
       t.path = s.path;
       t.dev = s.dev;
       t.ino = s.ino;
       t.verified = true;
-      return;
+      return unread ? readRestOfArchive(t, s) : undefined;
     }
     const sameInode = t.dev === s.dev && t.ino === s.ino;
     if (t.path !== s.path && t.verified) log.info({ from: t.path, to: s.path, fileKey: t.key }, 'file renamed');

@@ -37,9 +37,9 @@ export function createTailMetrics(registry = new Registry()): TailMetrics {
   };
 }
 
-/** The per-second gauges of a tail loop: bytes behind per followed file, and the registry's age. */
 /**
- * Gauges from the input's stats. The registry's age counts from `sinceMs` (the input's start) until
+ * The per-second gauges of a tail loop, from the input's stats: bytes behind per followed file,
+ * and the registry's age. The registry's age counts from `sinceMs` (the input's start) until
  * its first save, so a registry that is never written (disk full) still ages into an alert.
  * Returns why the registry cannot be saved, if it cannot.
  */

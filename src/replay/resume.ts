@@ -36,7 +36,7 @@ export async function resumePoint(path: string, sourceKey: string, state: Replay
   let replaces: string | undefined;
   if (!prev) {
     for (const [k, e] of Object.entries(state.files)) {
-      if (e.prefixHash !== undefined && e.path === path && fingerprintOfBytes(await readHead(path, e.offset)) === e.prefixHash) {
+      if (e.prefixHash !== undefined && e.path === path && (await prefixHashOf(path, e.offset)) === e.prefixHash) {
         prev = e;
         replaces = k;
         break;

@@ -6,7 +6,6 @@
  */
 import cluster from 'node:cluster';
 import type { Command } from 'commander';
-import { AggregatorRegistry } from 'prom-client';
 import { ConfigError, loadConfigFile, parseConfigText } from '../../config/load';
 import { processConfigSchema, type ProcessConfig } from '../../config/process';
 import { createKafka } from '../../kafka/connection';
@@ -23,7 +22,7 @@ import type { Stage } from '../../stages/stage';
 import { createLogger } from '../../util/logger';
 import { backoffDelay, RetriableError, sleep, withRetry } from '../../util/retry';
 import { outputError, usageError } from '../errors';
-import { reportWorkerState, superviseWorkers } from '../process-workers';
+import { reportWorkerState, serveMetricsToPrimary, superviseWorkers } from '../process-workers';
 
 interface ProcessOptions {
   config?: string;
@@ -56,11 +55,7 @@ export function registerProcess(program: Command): void {
       const worker = cluster.isWorker ? cluster.worker?.id : undefined;
       const logger = worker === undefined ? root : root.child({ worker });
       const metrics = createProcessMetrics();
-      if (worker !== undefined) {
-        AggregatorRegistry.setRegistries([metrics.registry]);
-        // Constructing one is what makes a worker answer the primary's requests (prom-client).
-        new AggregatorRegistry();
-      }
+      if (worker !== undefined) serveMetricsToPrimary(metrics.registry);
       const state = { healthy: false, detail: 'starting' };
       const setState = (healthy: boolean, detail: string) => {
         Object.assign(state, { healthy, detail });
