@@ -107,11 +107,47 @@ export interface EmbeddedProfileStore extends ProfileStore {
  */
 export const PROFILE_MAP_BYTES = 64 * 1024 ** 3;
 
+/** How long close() waits for lmdb-js after a failed commit (see close). */
+const CLOSE_AFTER_FAILURE_MS = 1000;
+
+/**
+ * lmdb-js refuses a batch it could not commit with "Commit failed (see commitError for details)"
+ * and rejects a second promise, that error's `commitError`, with the cause (EIO, ENOSPC,
+ * MDB_BAD_TXN ...). Its promise when `err` is such a failure.
+ */
+function commitErrorOf(err: unknown): PromiseLike<unknown> | undefined {
+  const pending = (err as { commitError?: { then?: unknown } } | null)?.commitError;
+  return pending && typeof pending.then === 'function' ? (pending as PromiseLike<unknown>) : undefined;
+}
+
+/**
+ * The error a batch LMDB could not commit is refused with, naming the cause. Nobody else listens
+ * to `commitError`: left alone it is an unhandled rejection, which ends the process. Nothing of
+ * the batch is stored, so the caller (the profile stage, whose batches are retried) can try again.
+ */
+async function commitFailure(err: unknown, commitError: PromiseLike<unknown>, path: string): Promise<Error> {
+  // lmdb-js rejects it in the same callback as the batch, so it has settled by now; the
+  // setImmediate only keeps a commitError that never settles from holding the batch up.
+  const cause = await Promise.race([
+    Promise.resolve(commitError).then(
+      () => undefined,
+      (e: unknown) => e,
+    ),
+    new Promise<undefined>((resolve) => setImmediate(() => resolve(undefined))),
+  ]);
+  const why = cause instanceof Error ? cause.message : (err as Error).message;
+  return new Error(`profile store ${path}: the batch could not be committed, nothing of it was stored: ${why}`, { cause: cause ?? err });
+}
+
 export function openEmbeddedProfileStore(opts: EmbeddedProfileStoreOptions): EmbeddedProfileStore {
   mkdirSync(opts.path, { recursive: true });
   // lmdb (a native module) is loaded when a store opens, not when the CLI starts: `tail` never needs it.
   const { open } = require('lmdb') as typeof Lmdb;
-  const db: RootDatabase<StoredRecord, Key> = open({ path: opts.path, compression: false, mapSize: PROFILE_MAP_BYTES });
+  // eventTurnBatching off: with it, lmdb-js gathers each event turn's writes into a transaction
+  // of its own whose promise nobody holds, so a commit that fails (disk full, an I/O error)
+  // became an unhandled rejection that ended the process. The store commits one transaction per
+  // batch itself (`childTransaction` below) and needs none of that batching.
+  const db: RootDatabase<StoredRecord, Key> = open({ path: opts.path, compression: false, mapSize: PROFILE_MAP_BYTES, eventTurnBatching: false });
   // LMDB keeps a named database's name as a key of the main one: walks of the main one skip it.
   const seenDbName = `${opts.prefix}seen-ids`;
   const seenDb: Database<SeenId, Buffer> = db.openDB({ name: seenDbName, keyEncoding: 'binary' });
@@ -120,6 +156,8 @@ export function openEmbeddedProfileStore(opts: EmbeddedProfileStoreOptions): Emb
   const sweepIntervalMs = opts.sweepIntervalMs ?? 600_000;
   let lastSweep = now();
   let closed = false;
+  /** Whether the last commit failed: lmdb-js's close then waits for a flush that never comes. */
+  let lastCommitFailed = false;
 
   const live = <T extends StoredRecord>(r: StoredRecord | undefined) => (r && (r.exp === 0 || r.exp > now()) ? (r as T) : undefined);
   const expiry = () => (opts.ttlSeconds > 0 ? now() + opts.ttlSeconds * 1000 : 0);
@@ -272,8 +310,17 @@ export function openEmbeddedProfileStore(opts: EmbeddedProfileStoreOptions): Emb
       // Nothing is written unless the whole batch went through. The callback runs on this thread
       // inside the write transaction; the commit runs on lmdb's writer thread (a synchronous
       // commit here took ~100 ms of this thread per batch of 3,000 events).
-      const results = await db.childTransaction(() => applyBatch(inputs));
-      await db.flushed;
+      let results: ProfileResult[];
+      try {
+        results = await db.childTransaction(() => applyBatch(inputs));
+        await db.flushed;
+        lastCommitFailed = false;
+      } catch (err) {
+        const commitError = commitErrorOf(err);
+        if (!commitError) throw err;
+        lastCommitFailed = true;
+        throw await commitFailure(err, commitError, opts.path);
+      }
       if (opts.ttlSeconds > 0 && now() - lastSweep >= sweepIntervalMs) await sweepExpired();
       return results;
     },
@@ -292,7 +339,12 @@ export function openEmbeddedProfileStore(opts: EmbeddedProfileStoreOptions): Emb
     async close() {
       if (closed) return;
       closed = true;
-      await db.close();
+      // Everything committed is on disk (apply waits for the flush), so after a failed commit
+      // there is nothing to wait for, and lmdb-js's close would wait forever.
+      if (!lastCommitFailed) return db.close();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([db.close(), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_AFTER_FAILURE_MS)))]);
+      clearTimeout(timer);
     },
   };
 }
