@@ -39,9 +39,18 @@ test('a registry that cannot be saved: /healthz says so and the age metric grows
   const agent = await s.startAgent();
   await expectAllDelivered(s);
   await waitFor(async () => (await agent.health()).status === 200, 10_000, 100);
-  // The directory goes; a file takes its name: every save fails from now on.
-  rmSync(join(s.dir, 'data'), { recursive: true, force: true });
-  writeFileSync(join(s.dir, 'data'), 'not a directory');
+  // The directory goes; a file takes its name: every save fails from now on. The agent's next
+  // save can create the directory again between the two steps (a clean-clone CI run met that):
+  // then they are done again.
+  for (let attempt = 1; ; attempt++) {
+    rmSync(join(s.dir, 'data'), { recursive: true, force: true });
+    try {
+      writeFileSync(join(s.dir, 'data'), 'not a directory', { flag: 'wx' });
+      break;
+    } catch (err) {
+      if (attempt >= 20 || !['EEXIST', 'EISDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    }
+  }
   s.writer.write(50);
   await waitFor(async () => (await agent.health()).status === 503, 15_000, 200);
   const health = await agent.health();
